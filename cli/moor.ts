@@ -1,0 +1,38 @@
+// The `moor` command: one entry point, one subcommand per part. Subcommands are imported lazily so
+// that `moor version` does not load gRPC or SQLite.
+
+import { VERSION } from '../common/version.ts';
+
+type Subcommand = (argv: string[]) => Promise<number>;
+
+const subcommands: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
+  version: { summary: 'print the version', load: async () => async () => { process.stdout.write(`moor ${VERSION}\n`); return 0; } },
+  cri: { summary: 'talk to a CRI runtime: moor cri version|status|images|pods|containers', load: async () => (await import('./cri.ts')).runCri },
+};
+
+function usage(): string {
+  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
+  return `usage: moor <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const sub = subcommands[name];
+  if (sub === undefined) {
+    process.stderr.write(`moor: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  return (await sub.load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`moor: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

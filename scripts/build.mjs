@@ -1,0 +1,22 @@
+// Builds the executables into dist/: `moor` (CLI, dependencies loaded from node_modules at run time)
+// and `moor-bridge` (the CNI plugin, one self-contained file so it starts fast and can be copied
+// alone into a CNI bin directory).
+import { build } from 'esbuild';
+import { mkdir, writeFile, chmod } from 'node:fs/promises';
+
+const banner = {
+  js: "import { createRequire as __moorCreateRequire } from 'node:module'; const require = __moorCreateRequire(import.meta.url);",
+};
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', banner, sourcemap: false, logLevel: 'warning' };
+
+await mkdir('dist', { recursive: true });
+await build({ ...common, entryPoints: ['cli/moor.ts'], outfile: 'dist/moor.mjs', packages: 'external' });
+if (await exists('cni/main.ts')) {
+  await build({ ...common, entryPoints: ['cni/main.ts'], outfile: 'dist/moor-bridge.mjs', minify: true });
+  await writeFile('dist/moor-bridge', '#!/usr/bin/env node\n' + (await import('node:fs')).readFileSync('dist/moor-bridge.mjs', 'utf8'));
+  await chmod('dist/moor-bridge', 0o755);
+}
+
+async function exists(path) {
+  try { await (await import('node:fs/promises')).access(path); return true; } catch { return false; }
+}

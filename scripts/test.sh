@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, set-up included: `sudo bash scripts/test.sh` on a fresh Debian 12 machine.
+# Installs what is missing (scripts/install-deps.sh), installs npm packages, builds, type-checks,
+# starts the local image registry with Moor's images, then runs every test under test/ with tap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+
+bash scripts/install-deps.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+npm run --silent typecheck
+
+# The registry stays up only for the run; registry.sh stop stops only the process it started.
+bash scripts/images.sh
+trap 'bash scripts/registry.sh stop' EXIT
+
+npx tap "$@"
+echo "suite took $(( $(date +%s) - started )) s"
