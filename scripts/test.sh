@@ -17,5 +17,6 @@ npm run --silent typecheck
 bash scripts/images.sh
 trap 'bash scripts/registry.sh stop' EXIT
 
+if [ $# -eq 0 ]; then set -- "test/**/*.test.ts"; fi
 npx tap "$@"
 echo "suite took $(( $(date +%s) - started )) s"
