@@ -7,6 +7,7 @@ type Subcommand = (argv: string[]) => Promise<number>;
 
 const subcommands: Record<string, { summary: string; load: () => Promise<Subcommand> }> = {
   version: { summary: 'print the version', load: async () => async () => { process.stdout.write(`moor ${VERSION}\n`); return 0; } },
+  containerd: { summary: 'render the configuration of the containerd a Moor node runs', load: async () => (await import('./containerd.ts')).runContainerd },
   cri: { summary: 'talk to a CRI runtime: moor cri version|status|images|pods|containers', load: async () => (await import('./cri.ts')).runCri },
 };
 
