@@ -2,7 +2,7 @@
 // and `moor-bridge` (the CNI plugin, one self-contained file so it starts fast and can be copied
 // alone into a CNI bin directory).
 import { build } from 'esbuild';
-import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, writeFile, chmod, cp } from 'node:fs/promises';
 
 const banner = {
   js: "import { createRequire as __moorCreateRequire } from 'node:module'; const require = __moorCreateRequire(import.meta.url);",
@@ -11,6 +11,8 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm'
 
 await mkdir('dist', { recursive: true });
 await build({ ...common, entryPoints: ['cli/moor.ts'], outfile: 'dist/moor.mjs', packages: 'external' });
+// The CRI client reads its .proto at run time; next to the bundle it finds dist/proto.
+await cp('proto', 'dist/proto', { recursive: true });
 if (await exists('cni/main.ts')) {
   await build({ ...common, entryPoints: ['cni/main.ts'], outfile: 'dist/moor-bridge.mjs', minify: true });
   await writeFile('dist/moor-bridge', '#!/usr/bin/env node\n' + (await import('node:fs')).readFileSync('dist/moor-bridge.mjs', 'utf8'));
