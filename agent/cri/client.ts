@@ -99,16 +99,25 @@ export function findProtoPath(explicit?: string): string {
 
 type ServiceCtor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client;
 
-const loaded = new Map<string, { runtime: ServiceCtor; image: ServiceCtor }>();
+const definitions = new Map<string, protoLoader.PackageDefinition>();
 
-function loadServices(protoPath: string): { runtime: ServiceCtor; image: ServiceCtor } {
-  const cached = loaded.get(protoPath);
-  if (cached !== undefined) return cached;
-  const definition = protoLoader.loadSync(protoPath, LOADER_OPTIONS);
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as { runtime: { v1: { RuntimeService: ServiceCtor; ImageService: ServiceCtor } } };
-  const services = { runtime: pkg.runtime.v1.RuntimeService, image: pkg.runtime.v1.ImageService };
-  loaded.set(protoPath, services);
-  return services;
+/**
+ * The loaded proto with the options the client decodes with (camelCase, int64 as strings, enums as
+ * names, defaults filled in). Exported for tests that encode and decode exactly as the client does.
+ */
+export function loadCriDefinition(protoPath?: string): protoLoader.PackageDefinition {
+  const path = findProtoPath(protoPath);
+  let definition = definitions.get(path);
+  if (definition === undefined) {
+    definition = protoLoader.loadSync(path, LOADER_OPTIONS);
+    definitions.set(path, definition);
+  }
+  return definition;
+}
+
+function loadServices(protoPath: string | undefined): { runtime: ServiceCtor; image: ServiceCtor } {
+  const pkg = grpc.loadPackageDefinition(loadCriDefinition(protoPath)) as unknown as { runtime: { v1: { RuntimeService: ServiceCtor; ImageService: ServiceCtor } } };
+  return { runtime: pkg.runtime.v1.RuntimeService, image: pkg.runtime.v1.ImageService };
 }
 
 type UnaryMethod = (
@@ -137,7 +146,7 @@ export function createCriClient(opts: CriClientOptions): CriClient {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pullTimeoutMs = opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
   const log = opts.log ?? silentLogger();
-  const services = loadServices(findProtoPath(opts.protoPath));
+  const services = loadServices(opts.protoPath);
 
   const channelOptions: grpc.ClientOptions = {
     'grpc.initial_reconnect_backoff_ms': 100,
