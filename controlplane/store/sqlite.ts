@@ -1,0 +1,390 @@
+// The embedded store: one SQLite file (better-sqlite3, WAL, synchronous=FULL, exclusive lock) holding
+// a revision log. Every write appends one row to `log` (a delete appends a tombstone carrying the last
+// value); `current` points each live key at its latest row; `meta` holds the revision counter and the
+// compaction point. Writes commit before they resolve, so an acknowledged write survives kill -9 and,
+// with synchronous=FULL, power loss. One process owns the file (the exclusive lock refuses a second);
+// watches are served in-process by WatchHub. The only importer of better-sqlite3.
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../common/errors.ts';
+import { silentLogger } from '../../common/log.ts';
+import { Compactor } from './compactor.ts';
+import { assertKey, assertPrefix, prefixEnd } from './keys.ts';
+import { WatchHub } from './watch-hub.ts';
+import {
+  StoreError,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type Watch,
+  type WatchEvent,
+  type WatchOptions,
+} from './types.ts';
+
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:' for a throw-away store (no WAL, no lock, nothing on disk). */
+  readonly path: string;
+  readonly log?: Logger;
+  /** FULL (default) survives power loss; NORMAL survives a process crash only. */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  /** Compact every this many ms, keeping at least one interval of history (0 or absent: never). */
+  readonly compactIntervalMs?: number;
+}
+
+const SCHEMA_VERSION = 1;
+/** Rows deleted per compaction transaction; the loop yields between chunks. */
+const COMPACT_CHUNK = 5000;
+/** Upper bound for a prefix range when the prefix is empty: above every printable ascii key. */
+const KEY_SPACE_END = '\x7f';
+
+interface CurrentRow {
+  key: string;
+  value: Buffer;
+  create_revision: number;
+  revision: number;
+}
+
+interface LogRow {
+  revision: number;
+  key: string;
+  value: Buffer;
+  create_revision: number;
+  prev_revision: number;
+  deleted: number;
+  prev_value: Buffer | null;
+  prev_create_revision: number | null;
+}
+
+export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(opts);
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #log: Logger;
+  readonly #path: string;
+  readonly #hub: WatchHub;
+  #revision: number;
+  #compacted: number;
+  #closed = false;
+  #compaction: Promise<void> = Promise.resolve();
+  readonly #compactor: Compactor;
+  readonly #sql: ReturnType<typeof prepareStatements>;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.#path = opts.path;
+    this.#log = opts.log ?? silentLogger();
+    const inMemory = opts.path === ':memory:';
+    if (!inMemory) mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(opts.path, { timeout: 2000 });
+      if (!inMemory) {
+        // Exclusive before WAL: the WAL index then lives in heap memory and the lock, taken by the
+        // first write below and released by the kernel if we die, keeps a second server out.
+        db.pragma('locking_mode = EXCLUSIVE');
+        db.pragma('journal_mode = WAL');
+      }
+      db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      db.exec('BEGIN EXCLUSIVE');
+      db.exec(SCHEMA);
+      db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+      db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0)").run();
+      db.exec('COMMIT');
+      const schema = readMeta(db, 'schema');
+      if (schema !== SCHEMA_VERSION) throw new Error(`schema version ${schema}, this build reads ${SCHEMA_VERSION}`);
+    } catch (err) {
+      db?.close();
+      const busy = (err as { code?: unknown }).code === 'SQLITE_BUSY';
+      throw new StoreError('unavailable', `open store ${opts.path}: ${busy ? 'locked by another process' : errorMessage(err)}`, { cause: err });
+    }
+    this.#db = db;
+    this.#sql = prepareStatements(db);
+    this.#revision = readMeta(db, 'revision');
+    this.#compacted = readMeta(db, 'compacted');
+    this.#hub = new WatchHub({
+      log: this.#log,
+      source: {
+        readEvents: (prefix, afterRevision, limit) => this.#readEvents(prefix, afterRevision, limit),
+        compactedRevision: () => this.#compacted,
+        currentRevision: () => this.#revision,
+      },
+    });
+    this.#compactor = new Compactor({ store: this, intervalMs: opts.compactIntervalMs ?? 0, log: this.#log });
+    this.#compactor.start();
+    this.#log.debug({ path: opts.path, revision: this.#revision, compacted: this.#compacted }, 'store opened');
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    assertKey(key);
+    return this.#run('get', key, () => {
+      const row = this.#sql.getCurrent.get(key) as CurrentRow | undefined;
+      return row === undefined ? undefined : toKeyValue(row);
+    });
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    assertPrefix(prefix);
+    return this.#run('list', prefix, () => {
+      const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined;
+      const atRevision = opts.revision !== undefined && opts.revision > 0 ? opts.revision : this.#revision;
+      if (atRevision > this.#revision) {
+        throw new StoreError('unavailable', `list ${prefix} at revision ${atRevision}: future revision, current is ${this.#revision}`);
+      }
+      if (atRevision < this.#compacted) {
+        throw new StoreError('compacted', `list ${prefix} at revision ${atRevision}: compacted, history starts at revision ${this.#compacted}`);
+      }
+      const params = {
+        lo: prefix,
+        after: opts.startAfter ?? '',
+        hi: prefixEnd(prefix) ?? KEY_SPACE_END,
+        limit: limit === undefined ? -1 : limit + 1,
+        rev: atRevision,
+      };
+      const rows = (atRevision === this.#revision ? this.#sql.listCurrent.all(params) : this.#sql.listAt.all(params)) as CurrentRow[];
+      const more = limit !== undefined && rows.length > limit;
+      if (more) rows.length = limit;
+      return { items: rows.map(toKeyValue), revision: atRevision, more };
+    });
+  }
+
+  async count(prefix: string): Promise<number> {
+    assertPrefix(prefix);
+    return this.#run('count', prefix, () => {
+      const row = this.#sql.count.get({ lo: prefix, hi: prefixEnd(prefix) ?? KEY_SPACE_END }) as { n: number };
+      return row.n;
+    });
+  }
+
+  async create(key: string, value: Uint8Array): Promise<KeyValue> {
+    assertKey(key);
+    const { kv } = this.#run('create', key, () =>
+      this.#write(() => {
+        if (this.#sql.getCurrent.get(key) !== undefined) throw new StoreError('exists', `create ${key}: exists`);
+        const revision = this.#revision + 1;
+        const kv: KeyValue = { key, value: toBuffer(value), createRevision: revision, modRevision: revision };
+        this.#sql.insertLog.run(revision, key, kv.value, revision, 0, 0);
+        this.#sql.upsertCurrent.run(key, revision);
+        return { revision, kv, event: { type: 'put', kv } satisfies WatchEvent };
+      }),
+    );
+    return kv;
+  }
+
+  async update(key: string, value: Uint8Array, expectedModRevision?: number): Promise<KeyValue> {
+    assertKey(key);
+    const { kv } = this.#run('update', key, () =>
+      this.#write(() => {
+        const prevKv = this.#currentOrFail('update', key, expectedModRevision);
+        const revision = this.#revision + 1;
+        const kv: KeyValue = { key, value: toBuffer(value), createRevision: prevKv.createRevision, modRevision: revision };
+        this.#sql.insertLog.run(revision, key, kv.value, kv.createRevision, prevKv.modRevision, 0);
+        this.#sql.upsertCurrent.run(key, revision);
+        return { revision, kv, event: { type: 'put', kv, prevKv } satisfies WatchEvent };
+      }),
+    );
+    return kv;
+  }
+
+  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    assertKey(key);
+    const { kv } = this.#run('delete', key, () =>
+      this.#write(() => {
+        const prevKv = this.#currentOrFail('delete', key, expectedModRevision);
+        const revision = this.#revision + 1;
+        const kv: KeyValue = { ...prevKv, modRevision: revision };
+        // The tombstone keeps the last value so that replayed delete events are whole.
+        this.#sql.insertLog.run(revision, key, prevKv.value, prevKv.createRevision, prevKv.modRevision, 1);
+        this.#sql.deleteCurrent.run(key);
+        return { revision, kv, event: { type: 'delete', kv, prevKv } satisfies WatchEvent };
+      }),
+    );
+    return kv;
+  }
+
+  watch(prefix: string, opts: WatchOptions): Watch {
+    assertPrefix(prefix);
+    if (this.#closed) {
+      queueMicrotask(() => opts.onError(new StoreError('closed', `watch ${prefix}: store closed`)));
+      return { stop: () => {} };
+    }
+    return this.#hub.watch(prefix, opts);
+  }
+
+  async currentRevision(): Promise<number> {
+    this.#assertOpen('current revision');
+    return this.#revision;
+  }
+
+  compact(revision: number): Promise<void> {
+    // Serialised: a second compaction waits for the first.
+    const next = this.#compaction.then(() => this.#compact(revision));
+    this.#compaction = next.catch(() => {});
+    return next;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#compactor.stop();
+    this.#hub.failAll(new StoreError('closed', `watch: store ${this.#path} closed`));
+    await this.#compaction;
+    this.#db.close();
+    this.#log.debug({ path: this.#path, revision: this.#revision }, 'store closed');
+  }
+
+  /** Number of live watches (for metrics and tests). */
+  get watchCount(): number {
+    return this.#hub.size;
+  }
+
+  async #compact(revision: number): Promise<void> {
+    this.#assertOpen(`compact at revision ${revision}`);
+    if (revision <= this.#compacted) return;
+    if (revision > this.#revision) {
+      throw new StoreError('unavailable', `compact at revision ${revision}: future revision, current is ${this.#revision}`);
+    }
+    const started = performance.now();
+    // step 1: move the compaction point first, so reads below it fail while rows are removed
+    this.#run('compact', String(revision), () => {
+      this.#sql.setMeta.run(revision, 'compacted');
+      this.#compacted = revision;
+    });
+    // step 2: delete superseded rows and tombstones at or below it, a chunk per transaction
+    const first = (this.#sql.minRevision.get() as { r: number | null }).r ?? revision;
+    let removed = 0;
+    for (let lo = first - 1; lo < revision; lo += COMPACT_CHUNK) {
+      if (this.#closed) return;
+      const hi = Math.min(lo + COMPACT_CHUNK, revision);
+      removed += this.#run('compact', String(revision), () => this.#sql.compactChunk.run({ lo, hi, rev: revision }).changes);
+      await yieldToLoop();
+    }
+    this.#log.info({ revision, removed, ms: Math.round(performance.now() - started) }, 'store compacted');
+  }
+
+  /** The current pair, or `notFound` / `conflict` for a failed precondition. Inside a write. */
+  #currentOrFail(op: string, key: string, expectedModRevision: number | undefined): KeyValue {
+    const row = this.#sql.getCurrent.get(key) as CurrentRow | undefined;
+    if (row === undefined) throw new StoreError('notFound', `${op} ${key}: not found`);
+    if (expectedModRevision !== undefined && row.revision !== expectedModRevision) {
+      throw new StoreError('conflict', `${op} ${key}: revision ${expectedModRevision} is stale, current is ${row.revision}`);
+    }
+    return toKeyValue(row);
+  }
+
+  /** One write transaction bumping the revision; publishes its event after the commit. */
+  #write<T extends { revision: number; event: WatchEvent }>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    let result: T;
+    try {
+      result = fn();
+      this.#sql.setMeta.run(result.revision, 'revision');
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+    this.#revision = result.revision;
+    this.#hub.publish(result.event);
+    return result;
+  }
+
+  /** Runs one boundary call: closed check, debug log with duration, SQLite failures as `unavailable`. */
+  #run<T>(op: string, target: string, fn: () => T): T {
+    this.#assertOpen(`${op} ${target}`);
+    const started = performance.now();
+    try {
+      const result = fn();
+      this.#log.debug({ op, target, revision: this.#revision, ms: performance.now() - started }, 'store call');
+      return result;
+    } catch (err) {
+      this.#log.debug({ op, target, ms: performance.now() - started, err: errorMessage(err) }, 'store call failed');
+      if (err instanceof StoreError) throw err;
+      throw new StoreError('unavailable', `${op} ${target}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new StoreError('closed', `${what}: store closed`);
+  }
+
+  #readEvents(prefix: string, afterRevision: number, limit: number): WatchEvent[] {
+    this.#assertOpen(`watch ${prefix}`);
+    const rows = this.#sql.readLog.all({ after: afterRevision, lo: prefix, hi: prefixEnd(prefix) ?? KEY_SPACE_END, limit }) as LogRow[];
+    return rows.map(toWatchEvent);
+  }
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log (
+  revision INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  create_revision INTEGER NOT NULL,
+  prev_revision INTEGER NOT NULL,
+  deleted INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_key_revision ON log (key, revision);
+CREATE TABLE IF NOT EXISTS current (key TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+function prepareStatements(db: Database.Database) {
+  return {
+    getCurrent: db.prepare(`SELECT c.key, l.value, l.create_revision, c.revision FROM current c JOIN log l ON l.revision = c.revision WHERE c.key = ?`),
+    listCurrent: db.prepare(`
+      SELECT c.key, l.value, l.create_revision, c.revision FROM current c JOIN log l ON l.revision = c.revision
+      WHERE c.key >= @lo AND c.key > @after AND c.key < @hi ORDER BY c.key LIMIT @limit`),
+    // The latest row of each key at or below @rev, unless that row is a tombstone.
+    listAt: db.prepare(`
+      SELECT l.key, l.value, l.create_revision, l.revision FROM
+        (SELECT MAX(revision) AS r FROM log WHERE key >= @lo AND key > @after AND key < @hi AND revision <= @rev GROUP BY key) m
+        JOIN log l ON l.revision = m.r
+      WHERE l.deleted = 0 ORDER BY l.key LIMIT @limit`),
+    count: db.prepare(`SELECT COUNT(*) AS n FROM current WHERE key >= @lo AND key < @hi`),
+    // Walk by revision (the unary + keeps the planner off the key index): replays start near the head.
+    readLog: db.prepare(`
+      SELECT l.revision, l.key, l.value, l.create_revision, l.prev_revision, l.deleted,
+             p.value AS prev_value, p.create_revision AS prev_create_revision
+      FROM log l LEFT JOIN log p ON p.revision = l.prev_revision AND l.deleted = 0
+      WHERE l.revision > @after AND +l.key >= @lo AND +l.key < @hi ORDER BY l.revision LIMIT @limit`),
+    insertLog: db.prepare(`INSERT INTO log (revision, key, value, create_revision, prev_revision, deleted) VALUES (?, ?, ?, ?, ?, ?)`),
+    upsertCurrent: db.prepare(`INSERT INTO current (key, revision) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET revision = excluded.revision`),
+    deleteCurrent: db.prepare(`DELETE FROM current WHERE key = ?`),
+    setMeta: db.prepare(`UPDATE meta SET value = ? WHERE name = ?`),
+    minRevision: db.prepare(`SELECT MIN(revision) AS r FROM log`),
+    // Keep, per key, the latest row at or below @rev unless it is a tombstone; newer rows are untouched.
+    compactChunk: db.prepare(`
+      DELETE FROM log WHERE revision > @lo AND revision <= @hi
+        AND (deleted = 1 OR revision < (SELECT MAX(x.revision) FROM log x WHERE x.key = log.key AND x.revision <= @rev))`),
+  };
+}
+
+function readMeta(db: Database.Database, name: string): number {
+  const row = db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: number } | undefined;
+  return row?.value ?? 0;
+}
+
+function toBuffer(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function toKeyValue(row: CurrentRow): KeyValue {
+  return { key: row.key, value: row.value, createRevision: row.create_revision, modRevision: row.revision };
+}
+
+function toWatchEvent(row: LogRow): WatchEvent {
+  const kv: KeyValue = { key: row.key, value: row.value, createRevision: row.create_revision, modRevision: row.revision };
+  if (row.deleted === 1) {
+    return { type: 'delete', kv, prevKv: { ...kv, modRevision: row.prev_revision } };
+  }
+  if (row.prev_value === null || row.prev_create_revision === null) return { type: 'put', kv };
+  const prevKv: KeyValue = { key: row.key, value: row.prev_value, createRevision: row.prev_create_revision, modRevision: row.prev_revision };
+  return { type: 'put', kv, prevKv };
+}
