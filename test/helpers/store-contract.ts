@@ -224,7 +224,7 @@ export function runStoreContract(t: Test, opts: ContractOptions): void {
     t.equal(upd.prevKv?.modRevision, r, 'an update carries the previous pair');
     t.equal(dec(upd.prevKv!.value), 'a1');
     t.equal(create.prevKv, undefined, 'a create has no previous pair');
-    t.equal(del.type, 'delete');
+    if (del.type !== 'delete') throw new Error(`expected a delete event, got ${del.type}`);
     t.same([del.prevKv.modRevision, dec(del.prevKv.value), del.kv.createRevision], [r + 1, 'a2', r], 'a delete carries the pair it removed');
     t.same(w.errors, []);
   });
