@@ -409,7 +409,9 @@ export class Registry {
       }
     }
     if (m.generation !== undefined && canonicalJson(specOf(o)) !== canonicalJson(specOf(old))) m.generation = Number(m.generation) + 1;
-    if (canonicalJson(o) === canonicalJson({ ...old, metadata: { ...om, resourceVersion: undefined } })) {
+    const oldWithoutRv = { ...old, metadata: { ...om } };
+    delete (oldWithoutRv.metadata as Obj).resourceVersion;
+    if (canonicalJson(o) === canonicalJson(oldWithoutRv)) {
       return old; // no change: no write, no new resourceVersion (as upstream)
     }
     if (opts.dryRun === true) {
