@@ -1,6 +1,6 @@
 // REST semantics of `moor server` over HTTPS, against both stores: CRUD, optimistic concurrency,
 // metadata, defaults, validation, selectors, paging, subresources, deletion rules.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ServerProcess, pod, deployment } from './harness.ts';
 import { etcdMissing, startEtcd, type EtcdServer } from '../../../helpers/etcd.ts';
 import { waitFor } from '../../../../common/wait.ts';
@@ -8,7 +8,7 @@ import { waitFor } from '../../../../common/wait.ts';
 const NS = '/api/v1/namespaces/default';
 const APPS = '/apis/apps/v1/namespaces/default';
 
-async function semantics(t: Tap.Test, srv: ServerProcess): Promise<void> {
+async function semantics(t: Test, srv: ServerProcess): Promise<void> {
   t.test('create, get, AlreadyExists, metadata', async (t) => {
     const r = await srv.request(`${NS}/pods`, { method: 'POST', body: pod('m1') });
     t.equal(r.status, 201);
