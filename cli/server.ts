@@ -18,6 +18,7 @@ flags:
   --datastore-endpoint URL     empty: embedded SQLite; http(s)://host:2379[,...]: etcd v3
   --token-file FILE            static tokens, "token,user,uid,\\"groups\\"" lines (default <data-dir>/tokens.csv)
   --tls-san NAME               extra name or address for the serving certificate (repeatable)
+  --etcd-compaction-interval D store history kept and compaction period, both stores (default 5m; 0 = never)
 
 On first start the server creates its CA, serving certificate and <data-dir>/admin.kubeconfig.
 `;
@@ -49,10 +50,25 @@ function last(p: Parsed, name: string): string | undefined {
   return v === undefined ? undefined : v[v.length - 1];
 }
 
+/** `5m`, `1m30s`, `500ms`, `0` → milliseconds; undefined when not a duration. */
+export function parseDurationMs(text: string): number | undefined {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index !== consumed) return undefined;
+    total += Number(m[1]) * units[m[2]];
+    consumed += m[0].length;
+  }
+  return consumed === text.length && consumed > 0 ? Math.round(total) : undefined;
+}
+
 export async function runServer(argv: string[]): Promise<number> {
   let parsed: Parsed;
   try {
-    parsed = parseFlags(argv, ['data-dir', 'bind-address', 'secure-port', 'datastore-endpoint', 'token-file', 'tls-san', 'node']);
+    parsed = parseFlags(argv, ['data-dir', 'bind-address', 'secure-port', 'datastore-endpoint', 'token-file', 'tls-san', 'node', 'etcd-compaction-interval']);
   } catch (err) {
     process.stderr.write(`moor server: ${errorMessage(err)}\n${USAGE}`);
     return 2;
@@ -81,7 +97,14 @@ export async function runServer(argv: string[]): Promise<number> {
     process.stderr.write(`moor server: --secure-port must be a port number, got ${JSON.stringify(last(parsed, 'secure-port'))}\n`);
     return 2;
   }
+  const compaction = last(parsed, 'etcd-compaction-interval');
+  const compactIntervalMs = compaction === undefined ? undefined : parseDurationMs(compaction);
+  if (compactIntervalMs === undefined && compaction !== undefined) {
+    process.stderr.write(`moor server: --etcd-compaction-interval must be a duration such as 5m, 30s or 500ms, got ${JSON.stringify(compaction)}\n`);
+    return 2;
+  }
   const config: ServerConfig = {
+    compactIntervalMs,
     dataDir,
     bindAddress: last(parsed, 'bind-address') ?? '0.0.0.0',
     securePort: port,

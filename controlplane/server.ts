@@ -21,6 +21,8 @@ export interface ServerConfig {
   /** Extra names/addresses for the serving certificate. */
   readonly tlsSans?: readonly string[];
   readonly bookmarkIntervalMs?: number;
+  /** Store compaction period (history kept for watches); undefined = the store's default, 0 = never. */
+  readonly compactIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -44,7 +46,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const tokenFile = config.tokenFile ?? defaultTokenFile(config.dataDir);
   const adminToken = ensureTokenFile(tokenFile);
   const tokens = new TokenAuthenticator(tokenFile);
-  const store = await openStore({ endpoint: config.datastoreEndpoint === '' ? undefined : config.datastoreEndpoint, dataDir: config.dataDir, log: log.child({ component: 'store' }) });
+  const store = await openStore({ endpoint: config.datastoreEndpoint === '' ? undefined : config.datastoreEndpoint, dataDir: config.dataDir, log: log.child({ component: 'store' }), compactIntervalMs: config.compactIntervalMs });
   let api: ApiServer;
   try {
     api = new ApiServer({

@@ -50,6 +50,7 @@ export class ServerProcess {
   readonly dataDir: string;
   readonly #ownsDir: boolean;
   readonly #extraArgs: readonly string[];
+  readonly #env: Record<string, string>;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #stderr = '';
@@ -57,7 +58,8 @@ export class ServerProcess {
   ca = '';
   adminToken = '';
 
-  constructor(opts: { dataDir?: string; args?: readonly string[] } = {}) {
+  constructor(opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string> } = {}) {
+    this.#env = opts.env ?? {};
     this.#ownsDir = opts.dataDir === undefined;
     this.dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'moor-apiserver-'));
     this.#extraArgs = opts.args ?? [];
@@ -77,7 +79,7 @@ export class ServerProcess {
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'server', '--data-dir', this.dataDir, '--bind-address', '127.0.0.1', '--secure-port', '0', ...this.#extraArgs], {
-      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOOR_LOG_LEVEL: process.env.MOOR_LOG_LEVEL ?? 'warn' },
+      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOOR_LOG_LEVEL: process.env.MOOR_LOG_LEVEL ?? 'warn', ...this.#env },
     });
     this.#child = child;
     this.#stderr = '';
