@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { renderContainerdConfig, renderRegistryHosts } from '../../common/containerd-config.ts';
 import { IMAGES, IMAGE_REGISTRY } from '../../common/images.ts';
 import { waitFor } from '../../common/wait.ts';
+import { createCriClient } from '../../agent/cri/client.ts';
 
 export { IMAGES } from '../../common/images.ts';
 
@@ -193,24 +194,12 @@ export async function startContainerdRig(opts: RigOptions = {}): Promise<Contain
 
 /** The graceful path: RemovePodSandbox for every sandbox (stops containers, runs CNI DEL). */
 async function removeAllSandboxes(rig: ContainerdRig): Promise<void> {
-  // A variable specifier: the rig must load even where the client module is broken or absent.
-  const clientModule = '../../agent/cri/client.ts';
-  const mod: unknown = await import(clientModule).catch(() => undefined);
-  if (mod === undefined || typeof (mod as Record<string, unknown>).createCriClient !== 'function') return;
-  // The CRI client is typed by its own module; here only two calls are needed.
-  const client = (mod as unknown as { createCriClient: (o: { endpoint: string; timeoutMs?: number }) => RigCriClient }).createCriClient({ endpoint: rig.endpoint, timeoutMs: 20000 });
+  const client = createCriClient({ endpoint: rig.endpoint, timeoutMs: 20000 });
   try {
-    const sandboxes = await client.listPodSandbox();
-    for (const s of sandboxes) await client.removePodSandbox(s.id);
+    for (const sandbox of await client.listPodSandbox()) await client.removePodSandbox(sandbox.id);
   } finally {
-    client.close?.();
+    client.close();
   }
-}
-
-interface RigCriClient {
-  listPodSandbox(filter?: unknown): Promise<{ id: string }[]>;
-  removePodSandbox(id: string): Promise<void>;
-  close?(): void;
 }
 
 /**
