@@ -2,9 +2,9 @@
 // containerd): endpoint parsing, failing fast on a missing socket, status codes to kinds, deadlines,
 // a debug line per call, and recovery when the server goes away and comes back on the same path.
 import t from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -125,30 +125,56 @@ t.test('the same client works again after the server goes away and comes back', 
   const socketPath = join(dir, 'restart.sock');
   let server = await startServer(socketPath, handlers);
   t.teardown(() => server.forceShutdown());
-  const client = createCriClient({ endpoint: `unix://${socketPath}`, timeoutMs: 3000 });
+  const client = createCriClient({ endpoint: `unix://${socketPath}`, timeoutMs: 1500 });
   t.teardown(() => client.close());
   await client.version();
 
+  // Down, socket removed (containerd removes its socket on exit): fails at once.
   server.forceShutdown();
   await rm(socketPath, { force: true });
   const down = await client.version().catch((e: unknown) => e);
   t.ok(isUnavailable(down), `while down: ${(down as Error).message}`);
 
+  // Down, a stale socket left behind (killed runtime): connections are refused, the channel goes
+  // into TRANSIENT_FAILURE with reconnect backoff; the call waits for readiness until its deadline.
+  await makeStaleSocket(socketPath);
+  const refused = await client.version().catch((e: unknown) => e);
+  t.ok(isUnavailable(refused), `stale socket: ${(refused as Error).message}`);
+
+  // Back: waitForReady plus the 1 s backoff cap make the next call succeed without a new client.
+  await rm(socketPath, { force: true });
   server = await startServer(socketPath, handlers);
   const started = Date.now();
   t.equal((await client.version()).runtimeName, 'test-runtime');
   const elapsedMs = Date.now() - started;
-  t.ok(elapsedMs < 1500, `first call after the return took ${elapsedMs} ms (backoff capped at 1 s)`);
+  t.ok(elapsedMs < 1400, `first call after the return took ${elapsedMs} ms (backoff capped at 1 s)`);
 });
+
+/** A unix socket file with no listener behind it: bind, keep a hard link, close. */
+async function makeStaleSocket(path: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const listener = createNetServer();
+  await new Promise<void>((resolve) => listener.listen(tmp, resolve));
+  await link(tmp, path);
+  await new Promise<void>((resolve) => listener.close(() => resolve()));
+  await rm(tmp, { force: true });
+}
 
 t.test('a socket nobody answers on: reported as unavailable at the deadline, not as a slow call', async (t) => {
   const socketPath = join(dir, 'silent.sock');
   // Accepts connections and never speaks HTTP/2, like a hung runtime.
-  const silent: NetServer = createNetServer((socket) => socket.on('error', () => undefined));
+  const sockets = new Set<Socket>();
+  const silent: NetServer = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
   await new Promise<void>((resolve) => silent.listen(socketPath, resolve));
-  t.teardown(() => new Promise<void>((resolve) => silent.close(() => resolve())));
   const client = createCriClient({ endpoint: `unix://${socketPath}`, timeoutMs: 300 });
-  t.teardown(() => client.close());
+  t.teardown(async () => {
+    client.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
   const started = Date.now();
   const err = await client.version().catch((e: unknown) => e);
   t.ok(isUnavailable(err), (err as Error).message);
