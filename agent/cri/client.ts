@@ -374,7 +374,10 @@ export function createCriClient(opts: CriClientOptions): CriClient {
 
     async listImages(filter) {
       const res = await call({ service: 'image', method: 'ListImages', request: { filter: filter === undefined ? undefined : { image: imageSpecToWire(filter) } } });
-      return wireList(res.images).map((w) => imageFromWire(wireMessage(w) ?? {}));
+      const images = wireList(res.images).map((w) => imageFromWire(wireMessage(w) ?? {}));
+      // containerd 1.6 ignores the filter and lists everything: apply it here as well.
+      const ref = filter === undefined ? '' : image(filter);
+      return ref === '' ? images : images.filter((i) => i.id === ref || i.id === `sha256:${ref}` || i.repoTags.includes(ref) || i.repoDigests.includes(ref));
     },
 
     async removeImage(ref) {

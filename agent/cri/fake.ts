@@ -349,7 +349,10 @@ export function createFakeCri(opts: FakeCriOptions = {}): FakeCri {
 
     async createContainer(podSandboxId, config, sandboxConfig) {
       enter('createContainer', `${podSandboxId}/${config.metadata?.name}`);
-      const s = getSandbox('CreateContainer', podSandboxId);
+      const s = sandboxes.get(podSandboxId);
+      if (s === undefined) {
+        throw new CriError({ method: 'CreateContainer', target: podSandboxId, grpcCode: GrpcCode.NOT_FOUND, details: `failed to find sandbox id "${podSandboxId}": not found` });
+      }
       if (config.metadata === undefined) throw unknown('CreateContainer', podSandboxId, 'container config must include metadata');
       if (sandboxConfig?.metadata === undefined) throw unknown('CreateContainer', podSandboxId, 'sandbox config must include metadata');
       if (s.state !== 'ready') throw unknown('CreateContainer', podSandboxId, `sandbox container "${podSandboxId}" is not running`);
@@ -382,7 +385,10 @@ export function createFakeCri(opts: FakeCriOptions = {}): FakeCri {
     async startContainer(containerId) {
       enter('startContainer', containerId);
       const c = getContainer('StartContainer', containerId);
-      if (c.state !== 'created') throw unknown('StartContainer', containerId, `container is in ${c.state === 'running' ? 'CONTAINER_RUNNING' : 'CONTAINER_EXITED'} state`);
+      if (c.state !== 'created') {
+        const state = c.state === 'running' ? 'CONTAINER_RUNNING' : 'CONTAINER_EXITED';
+        throw unknown('StartContainer', containerId, `failed to set starting state for container "${containerId}": container is in ${state} state`);
+      }
       if (startFailure !== undefined) {
         const details = startFailure;
         startFailure = undefined;

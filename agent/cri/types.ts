@@ -420,6 +420,7 @@ export interface CriImages {
   pullImage(image: string | ImageSpec, opts?: { auth?: AuthConfig; sandboxConfig?: PodSandboxConfig }): Promise<string>;
   /** undefined when the image is not present (not an error). */
   imageStatus(image: string | ImageSpec): Promise<Image | undefined>;
+  /** With a filter: the images matching that reference, id or digest (filtered here too: containerd 1.6 ignores it). */
   listImages(filter?: string | ImageSpec): Promise<Image[]>;
   /** Succeeds when the image is already gone. */
   removeImage(image: string | ImageSpec): Promise<void>;
