@@ -1,8 +1,10 @@
 // The cluster store: the Store contract mapped onto etcd v3 through the `etcd3` client (the only
 // importer of it). mod_revision is the resourceVersion; preconditions are txn compares on
-// create_revision / mod_revision; watches share one gRPC watch stream with our own watch ids, resume
-// after a broken stream from the last delivered revision, and turn etcd's compaction cancel into
-// `compacted`. Works with etcd 3.4 (Debian's etcd-server) and later. Every unary call has a deadline.
+// create_revision / mod_revision. Watches on one prefix share one etcd watch (a feed, with a short
+// buffer of recent events for late joiners) and all etcd watches share one gRPC stream with our own
+// watch ids; a broken stream is resumed from the last delivered revision, and etcd's compaction
+// cancel becomes `compacted`. Works with etcd 3.4 (Debian's etcd-server) and later. Every unary call
+// has a deadline.
 
 import { performance } from 'node:perf_hooks';
 import { Etcd3, type IDuplexStream, type IKeyValue, type IWatchRequest, type IWatchResponse } from 'etcd3';
@@ -10,7 +12,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../common/errors.ts';
 import { silentLogger } from '../../common/log.ts';
 import { Compactor } from './compactor.ts';
-import { assertKey, assertPrefix, prefixEnd } from './keys.ts';
+import { assertKey, assertPrefix, hasPrefix, prefixEnd } from './keys.ts';
 import {
   StoreError,
   type KeyValue,
@@ -53,6 +55,7 @@ export class EtcdStore implements Store {
   readonly log: Logger;
   readonly #client: Etcd3;
   readonly #watches: WatchMux;
+  readonly #feeds: WatchFeeds;
   readonly #compactor: Compactor;
   #closed = false;
 
@@ -70,6 +73,7 @@ export class EtcdStore implements Store {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     });
     this.#watches = new WatchMux({ client: this.#client, log: this.log, retryMs: opts.watchRetryMs ?? 30_000 });
+    this.#feeds = new WatchFeeds({ mux: this.#watches, log: this.log });
     this.#compactor = new Compactor({ store: this, intervalMs: opts.compactIntervalMs ?? 0, log: this.log });
     this.#compactor.start();
   }
@@ -156,7 +160,7 @@ export class EtcdStore implements Store {
       queueMicrotask(() => opts.onError(new StoreError('closed', `watch ${prefix}: store closed`)));
       return { stop: () => {} };
     }
-    return this.#watches.add(prefix, opts);
+    return this.#feeds.watch(prefix, opts);
   }
 
   async currentRevision(): Promise<number> {
@@ -184,6 +188,11 @@ export class EtcdStore implements Store {
 
   /** Number of live watches (for metrics and tests). */
   get watchCount(): number {
+    return this.#feeds.size;
+  }
+
+  /** Number of etcd watches behind them. */
+  get etcdWatchCount(): number {
     return this.#watches.size;
   }
 
@@ -398,5 +407,145 @@ class WatchMux {
     } catch (cbErr) {
       this.#log.error({ prefix: w.prefix, err: errorMessage(cbErr) }, 'watch error consumer threw');
     }
+  }
+}
+
+/** Recent events a feed keeps so that a watch starting a little in the past can join it. */
+const FEED_BUFFER = 1000;
+
+type MemberState = 'joining' | 'live' | 'stopped';
+
+interface FeedMember {
+  readonly prefix: string;
+  readonly opts: WatchOptions;
+  state: MemberState;
+  lastRevision: number;
+}
+
+/**
+ * One etcd watch per feed, fanned out in-process: without it, 100 watchers of /registry/pods/ would
+ * make etcd send, and this process decode, every event 100 times. A watch joins a feed whose prefix
+ * covers its own and whose buffer reaches back to its revision; otherwise it starts a new feed there.
+ */
+class WatchFeeds {
+  readonly #mux: WatchMux;
+  readonly #log: Logger;
+  readonly #feeds = new Set<Feed>();
+
+  constructor(opts: { mux: WatchMux; log: Logger }) {
+    this.#mux = opts.mux;
+    this.#log = opts.log;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const f of this.#feeds) n += f.size;
+    return n;
+  }
+
+  watch(prefix: string, opts: WatchOptions): Watch {
+    const member: FeedMember = { prefix, opts, state: 'joining', lastRevision: opts.afterRevision };
+    let feed: Feed | undefined;
+    for (const f of this.#feeds) {
+      if (f.covers(prefix, opts.afterRevision) && (feed === undefined || f.prefix.length > feed.prefix.length)) feed = f;
+    }
+    if (feed === undefined) {
+      feed = new Feed({ prefix, afterRevision: opts.afterRevision, mux: this.#mux, log: this.#log, onEmpty: (f) => this.#feeds.delete(f) });
+      this.#feeds.add(feed);
+    }
+    const joined = feed;
+    joined.join(member);
+    return { stop: () => joined.leave(member) };
+  }
+}
+
+class Feed {
+  readonly prefix: string;
+  readonly #members = new Set<FeedMember>();
+  readonly #log: Logger;
+  readonly #onEmpty: (feed: Feed) => void;
+  readonly #handle: Watch;
+  /** Ascending; every event of the prefix after #floor is here. */
+  readonly #buffer: WatchEvent[] = [];
+  #floor: number;
+  #failed = false;
+
+  constructor(opts: { prefix: string; afterRevision: number; mux: WatchMux; log: Logger; onEmpty: (feed: Feed) => void }) {
+    this.prefix = opts.prefix;
+    this.#floor = opts.afterRevision;
+    this.#log = opts.log;
+    this.#onEmpty = opts.onEmpty;
+    this.#handle = opts.mux.add(opts.prefix, {
+      afterRevision: opts.afterRevision,
+      onEvent: (ev) => this.#onEvent(ev),
+      onError: (err) => this.#onError(err),
+    });
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  covers(prefix: string, afterRevision: number): boolean {
+    return !this.#failed && prefix.startsWith(this.prefix) && afterRevision >= this.#floor;
+  }
+
+  /** Replays the buffer past the member's revision on a microtask, then the member is live. */
+  join(member: FeedMember): void {
+    this.#members.add(member);
+    queueMicrotask(() => {
+      if (member.state !== 'joining') return;
+      for (const ev of this.#buffer) {
+        if (member.state !== 'joining') return;
+        this.#deliver(member, ev);
+      }
+      if (member.state === 'joining') member.state = 'live';
+    });
+  }
+
+  leave(member: FeedMember): void {
+    if (member.state === 'stopped') return;
+    member.state = 'stopped';
+    this.#members.delete(member);
+    if (this.#members.size === 0) this.#close();
+  }
+
+  #onEvent(ev: WatchEvent): void {
+    this.#buffer.push(ev);
+    if (this.#buffer.length > FEED_BUFFER) this.#floor = this.#buffer.shift()!.kv.modRevision;
+    for (const m of this.#members) {
+      // A joining member gets this event from the buffer replay.
+      if (m.state === 'live') this.#deliver(m, ev);
+    }
+  }
+
+  #deliver(m: FeedMember, ev: WatchEvent): void {
+    if (ev.kv.modRevision <= m.lastRevision || !hasPrefix(ev.kv.key, m.prefix)) return;
+    m.lastRevision = ev.kv.modRevision;
+    try {
+      m.opts.onEvent(ev);
+    } catch (err) {
+      this.#log.error({ prefix: m.prefix, revision: ev.kv.modRevision, err: errorMessage(err) }, 'watch consumer threw');
+    }
+  }
+
+  #onError(err: StoreError): void {
+    this.#failed = true;
+    this.#onEmpty(this);
+    for (const m of [...this.#members]) {
+      m.state = 'stopped';
+      try {
+        m.opts.onError(err);
+      } catch (cbErr) {
+        this.#log.error({ prefix: m.prefix, err: errorMessage(cbErr) }, 'watch error consumer threw');
+      }
+    }
+    this.#members.clear();
+  }
+
+  #close(): void {
+    this.#failed = true;
+    this.#onEmpty(this);
+    this.#handle.stop();
   }
 }

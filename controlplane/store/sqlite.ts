@@ -1,11 +1,13 @@
-// The embedded store: one SQLite file (better-sqlite3, WAL, synchronous=FULL, exclusive lock) holding
-// a revision log. Every write appends one row to `log` (a delete appends a tombstone carrying the last
-// value); `current` points each live key at its latest row; `meta` holds the revision counter and the
-// compaction point. Writes commit before they resolve, so an acknowledged write survives kill -9 and,
-// with synchronous=FULL, power loss. One process owns the file (the exclusive lock refuses a second);
-// watches are served in-process by WatchHub. The only importer of better-sqlite3.
+// The embedded store: one SQLite file (better-sqlite3, WAL, exclusive lock) holding a revision log.
+// Every write appends one row to `log` (a delete appends a tombstone carrying the last value);
+// `current` points each live key at its latest row; `meta` holds the revision counter and the
+// compaction point. A write commits, then its WAL is fsynced on the thread pool (group commit, the
+// event loop never waits on the disk), then it resolves and its event is published: an acknowledged
+// write survives kill -9 and power loss, and watchers only ever see durable writes. Reads may see a
+// committed write up to one fsync before it is durable. One process owns the file (the exclusive lock
+// refuses a second); watches are served in-process by WatchHub. The only importer of better-sqlite3.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -14,6 +16,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../common/errors.ts';
 import { silentLogger } from '../../common/log.ts';
 import { Compactor } from './compactor.ts';
+import { FileSync, syncDirectory } from './file-sync.ts';
 import { assertKey, assertPrefix, prefixEnd } from './keys.ts';
 import { WatchHub } from './watch-hub.ts';
 import {
@@ -31,7 +34,10 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for a throw-away store (no WAL, no lock, nothing on disk). */
   readonly path: string;
   readonly log?: Logger;
-  /** FULL (default) survives power loss; NORMAL survives a process crash only. */
+  /**
+   * FULL (default): a write resolves once its WAL frames are fsynced (survives power loss).
+   * NORMAL: no fsync per write (survives a crash of the process, not of the machine).
+   */
   readonly synchronous?: 'FULL' | 'NORMAL';
   /** Compact every this many ms, keeping at least one interval of history (0 or absent: never). */
   readonly compactIntervalMs?: number;
@@ -70,9 +76,15 @@ export class SqliteStore implements Store {
   readonly #log: Logger;
   readonly #path: string;
   readonly #hub: WatchHub;
+  /** Last committed revision. */
   #revision: number;
+  /** Last revision made durable and published to watchers (<= #revision). */
+  #published: number;
   #compacted: number;
   #closed = false;
+  /** Set when an fsync failed: durability is unknown, so no more writes are taken. */
+  #broken: StoreError | undefined;
+  readonly #walSync: FileSync | undefined;
   #compaction: Promise<void> = Promise.resolve();
   readonly #compactor: Compactor;
   readonly #sql: ReturnType<typeof prepareStatements>;
@@ -91,7 +103,9 @@ export class SqliteStore implements Store {
         db.pragma('locking_mode = EXCLUSIVE');
         db.pragma('journal_mode = WAL');
       }
-      db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+      // NORMAL: SQLite itself does not fsync at commit; with FULL asked we fsync the WAL ourselves,
+      // off the event loop, before acknowledging (see #acknowledge).
+      db.pragma('synchronous = NORMAL');
       db.exec('BEGIN EXCLUSIVE');
       db.exec(SCHEMA);
       db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
@@ -106,14 +120,25 @@ export class SqliteStore implements Store {
     }
     this.#db = db;
     this.#sql = prepareStatements(db);
+    const walPath = `${opts.path}-wal`;
+    if (!inMemory && (opts.synchronous ?? 'FULL') === 'FULL') {
+      if (existsSync(walPath)) {
+        syncDirectory(dirname(opts.path));
+        this.#walSync = new FileSync(walPath);
+      } else {
+        this.#log.warn({ path: walPath }, 'no wal file to sync, sqlite will fsync at each commit instead');
+        db.pragma('synchronous = FULL');
+      }
+    }
     this.#revision = readMeta(db, 'revision');
+    this.#published = this.#revision;
     this.#compacted = readMeta(db, 'compacted');
     this.#hub = new WatchHub({
       log: this.#log,
       source: {
         readEvents: (prefix, afterRevision, limit) => this.#readEvents(prefix, afterRevision, limit),
         compactedRevision: () => this.#compacted,
-        currentRevision: () => this.#revision,
+        currentRevision: () => this.#published,
       },
     });
     this.#compactor = new Compactor({ store: this, intervalMs: opts.compactIntervalMs ?? 0, log: this.#log });
@@ -164,7 +189,7 @@ export class SqliteStore implements Store {
 
   async create(key: string, value: Uint8Array): Promise<KeyValue> {
     assertKey(key);
-    const { kv } = this.#run('create', key, () =>
+    const { kv, event } = this.#run('create', key, () =>
       this.#write(() => {
         if (this.#sql.getCurrent.get(key) !== undefined) throw new StoreError('exists', `create ${key}: exists`);
         const revision = this.#revision + 1;
@@ -174,12 +199,13 @@ export class SqliteStore implements Store {
         return { revision, kv, event: { type: 'put', kv } satisfies WatchEvent };
       }),
     );
+    await this.#acknowledge(`${event.type} ${key}`, event);
     return kv;
   }
 
   async update(key: string, value: Uint8Array, expectedModRevision?: number): Promise<KeyValue> {
     assertKey(key);
-    const { kv } = this.#run('update', key, () =>
+    const { kv, event } = this.#run('update', key, () =>
       this.#write(() => {
         const prevKv = this.#currentOrFail('update', key, expectedModRevision);
         const revision = this.#revision + 1;
@@ -189,12 +215,13 @@ export class SqliteStore implements Store {
         return { revision, kv, event: { type: 'put', kv, prevKv } satisfies WatchEvent };
       }),
     );
+    await this.#acknowledge(`${event.type} ${key}`, event);
     return kv;
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     assertKey(key);
-    const { kv } = this.#run('delete', key, () =>
+    const { kv, event } = this.#run('delete', key, () =>
       this.#write(() => {
         const prevKv = this.#currentOrFail('delete', key, expectedModRevision);
         const revision = this.#revision + 1;
@@ -205,6 +232,7 @@ export class SqliteStore implements Store {
         return { revision, kv, event: { type: 'delete', kv, prevKv } satisfies WatchEvent };
       }),
     );
+    await this.#acknowledge(`${event.type} ${key}`, event);
     return kv;
   }
 
@@ -235,6 +263,7 @@ export class SqliteStore implements Store {
     this.#compactor.stop();
     this.#hub.failAll(new StoreError('closed', `watch: store ${this.#path} closed`));
     await this.#compaction;
+    await this.#walSync?.close();
     this.#db.close();
     this.#log.debug({ path: this.#path, revision: this.#revision }, 'store closed');
   }
@@ -278,8 +307,9 @@ export class SqliteStore implements Store {
     return toKeyValue(row);
   }
 
-  /** One write transaction bumping the revision; publishes its event after the commit. */
+  /** One write transaction bumping the revision. */
   #write<T extends { revision: number; event: WatchEvent }>(fn: () => T): T {
+    if (this.#broken !== undefined) throw this.#broken;
     this.#db.exec('BEGIN IMMEDIATE');
     let result: T;
     try {
@@ -291,8 +321,27 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.#revision = result.revision;
-    this.#hub.publish(result.event);
     return result;
+  }
+
+  /**
+   * After the commit: wait until the WAL is on disk, then publish. Writes resume in commit order
+   * (they wait on the same or a later sync), so events are published in revision order.
+   */
+  async #acknowledge(what: string, event: WatchEvent): Promise<void> {
+    if (this.#walSync !== undefined) {
+      try {
+        await this.#walSync.sync();
+      } catch (err) {
+        this.#broken ??= new StoreError('unavailable', `sync store ${this.#path}: ${errorMessage(err)}; no more writes are taken, restart the server`, { cause: err });
+        this.#log.error({ path: this.#path, revision: event.kv.modRevision, err: errorMessage(err) }, 'store fsync failed');
+        this.#hub.failAll(this.#broken);
+        throw new StoreError('unavailable', `${what}: ${this.#broken.message}`, { cause: err });
+      }
+    }
+    if (this.#broken !== undefined) throw new StoreError('unavailable', `${what}: ${this.#broken.message}`);
+    this.#published = event.kv.modRevision;
+    this.#hub.publish(event);
   }
 
   /** Runs one boundary call: closed check, debug log with duration, SQLite failures as `unavailable`. */
@@ -316,7 +365,8 @@ export class SqliteStore implements Store {
 
   #readEvents(prefix: string, afterRevision: number, limit: number): WatchEvent[] {
     this.#assertOpen(`watch ${prefix}`);
-    const rows = this.#sql.readLog.all({ after: afterRevision, lo: prefix, hi: prefixEnd(prefix) ?? KEY_SPACE_END, limit }) as LogRow[];
+    // Up to the published revision: later ones reach the watcher through publish() once durable.
+    const rows = this.#sql.readLog.all({ after: afterRevision, upTo: this.#published, lo: prefix, hi: prefixEnd(prefix) ?? KEY_SPACE_END, limit }) as LogRow[];
     return rows.map(toWatchEvent);
   }
 }
@@ -353,7 +403,7 @@ function prepareStatements(db: Database.Database) {
       SELECT l.revision, l.key, l.value, l.create_revision, l.prev_revision, l.deleted,
              p.value AS prev_value, p.create_revision AS prev_create_revision
       FROM log l LEFT JOIN log p ON p.revision = l.prev_revision AND l.deleted = 0
-      WHERE l.revision > @after AND +l.key >= @lo AND +l.key < @hi ORDER BY l.revision LIMIT @limit`),
+      WHERE l.revision > @after AND l.revision <= @upTo AND +l.key >= @lo AND +l.key < @hi ORDER BY l.revision LIMIT @limit`),
     insertLog: db.prepare(`INSERT INTO log (revision, key, value, create_revision, prev_revision, deleted) VALUES (?, ?, ?, ?, ?, ?)`),
     upsertCurrent: db.prepare(`INSERT INTO current (key, revision) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET revision = excluded.revision`),
     deleteCurrent: db.prepare(`DELETE FROM current WHERE key = ?`),

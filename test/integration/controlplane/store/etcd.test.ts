@@ -4,7 +4,7 @@
 import t from 'tap';
 import { waitFor } from '../../../../common/wait.ts';
 import { openEtcdStore } from '../../../../controlplane/store/etcd.ts';
-import { isStoreError, type Store } from '../../../../controlplane/store/types.ts';
+import { isStoreError, type Store, type WatchEvent } from '../../../../controlplane/store/types.ts';
 import { etcdMissing, startEtcd } from '../../../helpers/etcd.ts';
 import { runStoreContract } from '../../../helpers/store-contract.ts';
 
@@ -36,6 +36,40 @@ t.test('etcd', { skip }, async (t) => {
     await waitFor(() => revs.length >= 3, { timeoutMs: 15_000, what: 'events after the restart' });
     t.same(revs, [start + 1, start + 2, start + 3], 'every revision once, in order');
     t.same(errors, []);
+  });
+
+  t.test('watches share one etcd watch per prefix; late and narrower watches join it', async (t) => {
+    const store = await openEtcdStore({ endpoints: [etcd.endpoint] });
+    t.teardown(() => store.close());
+    const before = await store.create('/feed/a/0', enc('0'));
+    const start = await store.currentRevision();
+    const got: Record<string, number[]> = { first: [], second: [], narrow: [], old: [] };
+    const watch = (name: string, prefix: string, after: number) =>
+      store.watch(prefix, { afterRevision: after, onEvent: (e: WatchEvent) => got[name].push(e.kv.modRevision), onError: (e) => t.fail(e.message) });
+    const first = watch('first', '/feed/', start);
+    t.teardown(() => first.stop());
+    const a1 = await store.create('/feed/a/1', enc('1'));
+    await waitFor(() => got.first.length === 1, { timeoutMs: 5000, what: 'the first event' });
+    // Joins the running feed and replays its buffer from `start`.
+    const second = watch('second', '/feed/', start);
+    t.teardown(() => second.stop());
+    const narrow = watch('narrow', '/feed/b/', start);
+    t.teardown(() => narrow.stop());
+    t.equal(store.etcdWatchCount, 1, 'three watches, one etcd watch');
+    // Older than the feed's start: a feed of its own.
+    const old = watch('old', '/feed/', before.modRevision - 1);
+    t.teardown(() => old.stop());
+    t.equal(store.etcdWatchCount, 2, 'a watch from before the feed starts its own');
+    const b1 = await store.create('/feed/b/1', enc('1'));
+    await waitFor(() => got.first.length === 2 && got.second.length === 2 && got.narrow.length === 1 && got.old.length === 3, {
+      timeoutMs: 5000,
+      what: `every watch caught up (${JSON.stringify(got)})`,
+    });
+    t.same(got, { first: [a1.modRevision, b1.modRevision], second: [a1.modRevision, b1.modRevision], narrow: [b1.modRevision], old: [before.modRevision, a1.modRevision, b1.modRevision] });
+    t.equal(store.watchCount, 4);
+    [first, second, narrow, old].forEach((w) => w.stop());
+    t.equal(store.watchCount, 0);
+    t.equal(store.etcdWatchCount, 0, 'the etcd watches end with their last member');
   });
 
   t.test('an unreachable endpoint fails unavailable within the deadline', async (t) => {
