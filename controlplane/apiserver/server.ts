@@ -285,7 +285,7 @@ export class ApiServer {
   #checkFields(ctx: RequestContext, info: ResourceInfo, kind: string, body: unknown): void {
     const mode = fieldValidationOf(ctx.url.searchParams);
     if (mode === 'Ignore') return;
-    const unknown = checkUnknownFields(kind, body);
+    const unknown = checkUnknownFields(info.kind === kind ? apiVersionOf(info) : 'autoscaling/v1', kind, body);
     if (unknown.length === 0) return;
     if (mode === 'Strict') {
       const list = unknown.map((f) => `unknown field "${f}"`);

@@ -184,6 +184,53 @@ t.test('kubectl against moor server', { skip: kubectlMissing }, async (t) => {
     t.match(out, /^NAME\s+DATA\s+AGE$/m);
   });
 
+  t.test('typed create commands send protobuf', async (t) => {
+    const cmds: [string[], string][] = [
+      [['create', 'namespace', 'team-a'], 'namespace/team-a created'],
+      [['create', 'deployment', 'api', '--image=nginx:1.25', '--replicas=2', '--port=80', '-n', 'team-a'], 'deployment.apps/api created'],
+      [['create', 'configmap', 'cfg', '--from-literal=a=b', '-n', 'team-a'], 'configmap/cfg created'],
+      [['create', 'secret', 'generic', 'sec', '--from-literal=k=v', '-n', 'team-a'], 'secret/sec created'],
+      [['create', 'serviceaccount', 'robot', '-n', 'team-a'], 'serviceaccount/robot created'],
+      [['create', 'service', 'nodeport', 'api', '--tcp=80:8080', '-n', 'team-a'], 'service/api created'],
+    ];
+    for (const [args, want] of cmds) t.equal((await kubectl(args)).out.trim(), want, args.slice(0, 2).join(' '));
+    const d = JSON.parse((await kubectl(['get', 'deploy', 'api', '-n', 'team-a', '-o', 'json'])).out);
+    t.match(d.spec, { replicas: 2, selector: { matchLabels: { app: 'api' } }, template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 80, protocol: 'TCP' }] }] } } });
+    t.equal((await kubectl(['get', 'secret', 'sec', '-n', 'team-a', '-o', 'jsonpath={.data.k}'])).out, Buffer.from('v').toString('base64'));
+    const svc = JSON.parse((await kubectl(['get', 'svc', 'api', '-n', 'team-a', '-o', 'json'])).out);
+    t.match(svc.spec, { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, protocol: 'TCP', nodePort: Number }] });
+  });
+
+  t.test('fieldValidation: Strict rejects typos, warn and false accept', async (t) => {
+    const typo = join(work, 'typo.yaml');
+    writeFileSync(typo, MANIFEST(2).split('---')[0].replace('replicas: 2', 'replica: 2').replace('name: web', 'name: typo'));
+    const strict = await kubectl(['apply', '-f', typo], { reject: false });
+    t.not(strict.code, 0);
+    t.match(strict.err, /strict decoding error: unknown field "spec\.replica"/);
+    const warn = await kubectl(['apply', '--validate=warn', '-f', typo]);
+    t.match(warn.err, /Warning: unknown field "spec\.replica"/);
+    t.equal((await kubectl(['get', 'deploy', 'typo', '-o', 'jsonpath={.spec.replicas}'])).out, '1', 'the typo was dropped');
+    await kubectl(['delete', 'deploy', 'typo']);
+    const ignore = await kubectl(['create', '--validate=false', '-f', typo]);
+    t.equal(ignore.err, '');
+    await kubectl(['delete', 'deploy', 'typo']);
+  });
+
+  t.test('node identities through kubectl', async (t) => {
+    const token = srv.createNodeToken('n1');
+    await new Promise((r) => setTimeout(r, 1100));
+    const asNode = async (args: string[]) => execa('kubectl', ['--cache-dir', join(work, 'cache-node'), '--token', token, ...args], { env, reject: false, timeout: 30_000 });
+    t.equal((await asNode(['get', 'nodes', '-o', 'name'])).stdout.trim(), 'node/n1');
+    const own = await asNode(['label', 'node', 'n1', 'zone=a']);
+    t.equal(own.exitCode, 0, own.stderr);
+    await kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2' } }) });
+    const other = await asNode(['label', 'node', 'n2', 'zone=b']);
+    t.equal(other.exitCode, 1);
+    t.match(other.stderr, /Error from server \(Forbidden\): nodes "n2" is forbidden: User "system:node:n1" cannot patch resource "nodes" in API group "" at the cluster scope/);
+    const deploys = await asNode(['delete', 'deploy', '--all', '-n', 'team-a']);
+    t.match(deploys.stderr, /Forbidden/);
+  });
+
   t.test('delete -f waits until things are gone', async (t) => {
     const r = await kubectl(['delete', '-f', file]);
     t.same(r.out.trim().split('\n'), ['deployment.apps "web" deleted', 'service "web" deleted', 'configmap "settings" deleted']);
