@@ -1,8 +1,8 @@
 // The CRI client: the only module in agent/ that imports @grpc/grpc-js and @grpc/proto-loader.
 // It owns the connection to the runtime's unix socket, a deadline on every call, the mapping of
 // gRPC failures to CriError, the recovery after a runtime restart and a debug log line per call.
-// Assumes a unix socket endpoint (no TCP, no TLS). It does not retry failed calls: the agent's
-// loops call again on their next pass.
+// Assumes a unix socket endpoint (no TCP, no TLS). Failed calls are not retried (the agent's loops
+// call again on their next pass), except containerd's "not initialized yet" right after a restart.
 //
 // Decisions:
 // - Restarts: calls carry `waitForReady` (a Metadata option in grpc-js) and the channel's reconnect
@@ -21,6 +21,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
@@ -47,7 +48,7 @@ import {
   wireMessage,
   type Wire,
 } from './convert.ts';
-import { CriError, GrpcCode, toCriError } from './errors.ts';
+import { CriError, GrpcCode, isNotInitialized, toCriError } from './errors.ts';
 import type { CriClient, ImageSpec } from './types.ts';
 
 export interface CriClientOptions {
@@ -66,6 +67,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_PULL_TIMEOUT_MS = 5 * 60_000;
 /** kubelet's limit too: large nodes list many containers, ExecSync returns whole outputs. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const NOT_INITIALIZED_RETRY_MS = 50;
 
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -173,31 +175,50 @@ export function createCriClient(opts: CriClientOptions): CriClient {
     if (problem !== undefined) throw new CriError({ method, target, grpcCode: GrpcCode.UNAVAILABLE, details: problem });
   }
 
+  /** One RPC attempt with an absolute deadline. */
+  function attempt(spec: CallSpec, deadline: number): Promise<Wire> {
+    const client = spec.service === 'runtime' ? runtimeClient : imageClient;
+    const fn = (client as unknown as Record<string, UnaryMethod>)[spec.method];
+    if (typeof fn !== 'function') return Promise.reject(new Error(`no rpc ${spec.method} in the cri proto`));
+    return new Promise<Wire>((resolve, reject) => {
+      const metadata = new grpc.Metadata({ waitForReady: true });
+      fn.call(client, spec.request, metadata, { deadline }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res ?? {});
+      });
+    });
+  }
+
+  /**
+   * A call with its deadline. The one retry owned here: right after a restart containerd answers
+   * "server is not initialized yet" while it reloads its state; that is retried every
+   * NOT_INITIALIZED_RETRY_MS within the same deadline, so callers only see it if it outlasts the call.
+   */
   async function call(spec: CallSpec): Promise<Wire> {
     const started = performance.now();
     const callTimeoutMs = spec.timeoutMs ?? timeoutMs;
-    try {
-      if (closed) throw new CriError({ method: spec.method, target: spec.target, grpcCode: GrpcCode.CANCELLED, details: 'client is closed' });
-      checkSocket(spec.method, spec.target);
-      const client = spec.service === 'runtime' ? runtimeClient : imageClient;
-      const fn = (client as unknown as Record<string, UnaryMethod>)[spec.method];
-      if (typeof fn !== 'function') throw new Error(`no rpc ${spec.method} in the cri proto`);
-      const response = await new Promise<Wire>((resolve, reject) => {
-        const metadata = new grpc.Metadata({ waitForReady: true });
-        fn.call(client, spec.request, metadata, { deadline: Date.now() + callTimeoutMs }, (err, res) => {
-          if (err) reject(err);
-          else resolve(res ?? {});
-        });
-      });
-      log.debug({ method: spec.method, target: spec.target, durationMs: round(performance.now() - started) }, 'cri call');
-      return response;
-    } catch (err) {
-      const criError = classify(err, spec, callTimeoutMs);
-      log.debug(
-        { method: spec.method, target: spec.target, durationMs: round(performance.now() - started), kind: criError.kind, grpcCode: criError.grpcCode },
-        'cri call failed',
-      );
-      throw criError;
+    const deadline = Date.now() + callTimeoutMs;
+    let retries = 0;
+    for (;;) {
+      try {
+        if (closed) throw new CriError({ method: spec.method, target: spec.target, grpcCode: GrpcCode.CANCELLED, details: 'client is closed' });
+        checkSocket(spec.method, spec.target);
+        const response = await attempt(spec, deadline);
+        log.debug({ method: spec.method, target: spec.target, durationMs: round(performance.now() - started), retries }, 'cri call');
+        return response;
+      } catch (err) {
+        const criError = classify(err, spec, callTimeoutMs);
+        if (isNotInitialized(criError) && Date.now() + NOT_INITIALIZED_RETRY_MS < deadline) {
+          retries++;
+          await sleep(NOT_INITIALIZED_RETRY_MS);
+          continue;
+        }
+        log.debug(
+          { method: spec.method, target: spec.target, durationMs: round(performance.now() - started), retries, kind: criError.kind, grpcCode: criError.grpcCode },
+          'cri call failed',
+        );
+        throw criError;
+      }
     }
   }
 

@@ -110,6 +110,8 @@ function isGrpcStatusLike(err: unknown): err is GrpcStatusLike {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'number';
 }
 
+const NOT_INITIALIZED = /server is not initialized yet/;
+
 /**
  * Any failure of a CRI call as a CriError. A CriError passes through; a gRPC status keeps its code
  * and details; anything else (a bug, a protobuf encoding error) becomes kind 'invalid' when it is
@@ -119,7 +121,9 @@ export function toCriError(err: unknown, ctx: { method: string; target?: string 
   if (err instanceof CriError) return err;
   if (isGrpcStatusLike(err)) {
     const details = err.details ?? err.message ?? '';
-    return new CriError({ method: ctx.method, target: ctx.target, grpcCode: err.code, details, cause: err });
+    // containerd answers UNKNOWN while its CRI service reloads state after a start: not ready yet.
+    const kind = err.code === GrpcCode.UNKNOWN && NOT_INITIALIZED.test(details) ? 'unavailable' : undefined;
+    return new CriError({ method: ctx.method, target: ctx.target, grpcCode: err.code, details, kind, cause: err });
   }
   const details = err instanceof Error ? err.message : String(err);
   const kind: CriErrorKind = err instanceof TypeError || err instanceof RangeError ? 'invalid' : 'other';
@@ -155,6 +159,11 @@ export function isInvalid(err: unknown): boolean {
 
 export function isUnimplemented(err: unknown): boolean {
   return hasKind(err, 'unimplemented');
+}
+
+/** containerd's CRI service is up but still loading its state (just after a start); kind 'unavailable'. */
+export function isNotInitialized(err: unknown): boolean {
+  return err instanceof CriError && err.grpcCode === GrpcCode.UNKNOWN && NOT_INITIALIZED.test(err.details);
 }
 
 /**

@@ -182,6 +182,25 @@ t.test('a socket nobody answers on: reported as unavailable at the deadline, not
   t.ok(Date.now() - started < 2000, 'bounded by the deadline');
 });
 
+t.test('"server is not initialized yet" is retried within the deadline, then reported as unavailable', async (t) => {
+  const socketPath = join(dir, 'starting.sock');
+  let answers = 0;
+  const server = await startServer(socketPath, {
+    // Not initialized for the first three calls, like containerd reloading its state.
+    Version: (_call, cb) => (++answers <= 3 ? cb({ code: grpc.status.UNKNOWN, details: 'server is not initialized yet' }) : handlers.Version!(_call, cb)),
+    Status: (_call, cb) => cb({ code: grpc.status.UNKNOWN, details: 'server is not initialized yet' }),
+  });
+  t.teardown(() => server.forceShutdown());
+  const client = createCriClient({ endpoint: `unix://${socketPath}`, timeoutMs: 400 });
+  t.teardown(() => client.close());
+  t.equal((await client.version()).runtimeName, 'test-runtime', 'one call from the caller, answered once initialized');
+  t.equal(answers, 4, 'three retries');
+  const started = Date.now();
+  const err = await client.status().catch((e: unknown) => e);
+  t.ok(isUnavailable(err), `never initialized: ${(err as Error).message}`);
+  t.ok(Date.now() - started < 1000, 'gave up at the deadline');
+});
+
 t.test('a closed client refuses calls', async (t) => {
   const client = createCriClient({ endpoint: `unix://${join(dir, 'closed.sock')}` });
   client.close();

@@ -10,6 +10,7 @@ import {
   isInvalid,
   isNameReserved,
   isNotFound,
+  isNotInitialized,
   isUnavailable,
   isUnimplemented,
   kindOfGrpcCode,
@@ -93,6 +94,15 @@ t.test('predicates are false for anything that is not a CriError', async (t) => 
   }
   t.ok(isDeadline(new CriError({ method: 'ExecSync', grpcCode: 4, details: 'timeout 1s exceeded' })));
   t.ok(isUnimplemented(new CriError({ method: 'Version', grpcCode: 12, details: 'unknown service runtime.v1.RuntimeService' })));
+});
+
+t.test('containerd still loading after a start (UNKNOWN "server is not initialized yet") is unavailable', async (t) => {
+  const err = toCriError({ code: GrpcCode.UNKNOWN, details: 'server is not initialized yet' }, { method: 'Version' });
+  t.equal(err.kind, 'unavailable');
+  t.ok(isUnavailable(err));
+  t.ok(isNotInitialized(err));
+  t.equal(err.grpcCode, GrpcCode.UNKNOWN, 'the code stays as sent');
+  t.notOk(isNotInitialized(toCriError({ code: GrpcCode.UNKNOWN, details: 'failed to reserve sandbox name' }, { method: 'RunPodSandbox' })));
 });
 
 t.test('isNameReserved recognises containerd reservation failures only', async (t) => {
