@@ -7,7 +7,7 @@
 // has a deadline.
 
 import { performance } from 'node:perf_hooks';
-import { Etcd3, type IDuplexStream, type IKeyValue, type IWatchRequest, type IWatchResponse } from 'etcd3';
+import { ClientClosedError, Etcd3, type IDuplexStream, type IKeyValue, type IWatchRequest, type IWatchResponse } from 'etcd3';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../common/errors.ts';
 import { silentLogger } from '../../common/log.ts';
@@ -229,7 +229,7 @@ export function toStoreError(what: string, err: unknown, closed = false): StoreE
   const message = errorMessage(err);
   if (message.includes('required revision has been compacted')) return new StoreError('compacted', `${what}: compacted`, { cause: err });
   if (message.includes('required revision is a future revision')) return new StoreError('unavailable', `${what}: future revision`, { cause: err });
-  if (closed || (err instanceof Error && err.name === 'ClientClosedError')) return new StoreError('closed', `${what}: store closed`, { cause: err });
+  if (closed || err instanceof ClientClosedError) return new StoreError('closed', `${what}: store closed`, { cause: err });
   return new StoreError('unavailable', `${what}: ${message}`, { cause: err });
 }
 
