@@ -88,7 +88,7 @@ export function parseEndpoint(endpoint: string): string {
   return path;
 }
 
-/** The proto file: an explicit path, else next to the sources, else next to the bundle. */
+/** The proto file: an explicit path, else dist/proto next to the bundle, else proto/ of the source tree. */
 export function findProtoPath(explicit?: string): string {
   if (explicit !== undefined) return explicit;
   const candidates = ['./proto/runtime/v1/api.proto', '../../proto/runtime/v1/api.proto', '../proto/runtime/v1/api.proto'].map((rel) =>
