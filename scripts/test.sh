@@ -17,6 +17,11 @@ npm run --silent typecheck
 bash scripts/images.sh
 trap 'bash scripts/registry.sh stop' EXIT
 
-if [ $# -eq 0 ]; then set -- "test/**/*.test.ts"; fi
-npx tap "$@"
+# tap takes files or globs: a directory argument means every *.test.ts below it.
+if [ $# -eq 0 ]; then set -- test; fi
+args=()
+for a in "$@"; do
+  if [ -d "$a" ]; then args+=("${a%/}/**/*.test.ts"); else args+=("$a"); fi
+done
+npx tap "${args[@]}"
 echo "suite took $(( $(date +%s) - started )) s"

@@ -8,7 +8,7 @@
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile, readFile, readdir, symlink, access } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { renderContainerdConfig, renderRegistryHosts } from '../../common/containerd-config.ts';
 import { IMAGES, IMAGE_REGISTRY } from '../../common/images.ts';
@@ -135,9 +135,15 @@ export async function startContainerdRig(opts: RigOptions = {}): Promise<Contain
       async () => {
         if (exited !== undefined) throw new Error(exited);
         if (!(await exists(socketPath))) return false;
-        // A socket proves nothing (reference §2 item 3): ask for the CRI plugin's status.
-        const { stdout } = await run('ctr', ['--address', socketPath, 'plugins', 'ls', '--quiet=false'], { timeout: 2000 });
-        return /io\.containerd\.grpc\.v1\s+cri\s+.*\sok\b/.test(stdout);
+        // A socket proves nothing (reference §2 item 3), nor does `ctr plugins ls` showing cri ok
+        // (the CRI server may still answer "not initialized"): ask CRI itself.
+        const cri = createCriClient({ endpoint: `unix://${socketPath}`, timeoutMs: 2000 });
+        try {
+          await cri.version();
+          return (await cri.status()).conditions.some((c) => c.type === 'RuntimeReady' && c.status);
+        } finally {
+          cri.close();
+        }
       },
       { timeoutMs: 20000, intervalMs: 50, what: `containerd rig ${name} CRI ready (log: ${logFile})` },
     ).catch(async (err: unknown) => {
@@ -221,13 +227,18 @@ async function forceCleanup(o: { stateDir: string; base: string; bridgeName: str
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid)) continue;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.startsWith('/usr/bin/containerd-shim') && cmdline.split('\0').includes(socket)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    const argv = cmdline.split('\0');
+    if (!argv[0]?.includes('containerd-shim') || !argv.includes(socket)) continue;
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
     }
+    // A killed shim leaves its socket in the shared /run/containerd/s (reference §2 item 2), named
+    // sha256("<grpc address>/<namespace>/<id>").
+    const flag = (name: string): string => argv[argv.indexOf(name) + 1] ?? '';
+    const digest = createHash('sha256').update(`${socket}/${flag('-namespace')}/${flag('-id')}`).digest('hex');
+    await rm(`/run/containerd/s/${digest}`, { force: true });
   }
   const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1]).filter((m): m is string => m !== undefined && (m.startsWith(o.stateDir + '/') || m.startsWith(o.base + '/')));
   for (const m of mounts.reverse()) await run('umount', ['-l', m]).catch(() => undefined);

@@ -4,6 +4,7 @@ import t from 'tap';
 import { readFile, readdir, access } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import { startContainerdRig, IMAGES, type ContainerdRig } from '../../helpers/containerd-rig.ts';
 import { createCriClient } from '../../../agent/cri/client.ts';
 
@@ -28,7 +29,7 @@ async function leftovers(rig: ContainerdRig): Promise<Record<string, number>> {
   return { mounts, processes: shims, bridge, dirs };
 }
 
-async function runPod(rig: ContainerdRig, name: string): Promise<{ ip: string; containerPid: number }> {
+async function runPod(rig: ContainerdRig, name: string): Promise<{ ip: string; containerPid: number; shimSocket: string }> {
   const cri = createCriClient({ endpoint: rig.endpoint, timeoutMs: 30000 });
   try {
     await cri.pullImage(IMAGES.busybox);
@@ -39,7 +40,9 @@ async function runPod(rig: ContainerdRig, name: string): Promise<{ ip: string; c
     const status = await cri.podSandboxStatus(sandboxId);
     const info = await cri.containerStatus(containerId, { verbose: true });
     const pid = Number(JSON.parse(info.info.info ?? '{}').pid ?? 0);
-    return { ip: status.ip, containerPid: pid };
+    // The runc v2 shim of a sandbox listens on /run/containerd/s/sha256("<address>/<namespace>/<sandbox id>").
+    const shimSocket = `/run/containerd/s/${createHash('sha256').update(`${rig.socketPath}/k8s.io/${sandboxId}`).digest('hex')}`;
+    return { ip: status.ip, containerPid: pid, shimSocket };
   } finally {
     cri.close();
   }
@@ -54,6 +57,7 @@ t.test('stop with a pod running removes the pod, its network and every directory
   await rig.stop();
   t.same(await leftovers(rig), { mounts: 0, processes: 0, bridge: 0, dirs: 0 });
   if (pod.containerPid > 0) t.notOk(await exists(`/proc/${pod.containerPid}`), 'the container process is gone');
+  t.notOk(await exists(pod.shimSocket), 'the killed shim left no socket in /run/containerd/s');
 });
 
 t.test('stop after containerd was SIGKILLed under a running pod still cleans everything', { skip, timeout: 120000 }, async (t) => {
@@ -62,7 +66,9 @@ t.test('stop after containerd was SIGKILLed under a running pod still cleans eve
   const pod = await runPod(rig, 'forceful');
   await rig.kill();
   t.ok((await leftovers(rig)).processes > 0, 'the shim outlives containerd');
+  t.ok(await exists(pod.shimSocket), 'the shim socket exists while the shim runs');
   await rig.stop();
   t.same(await leftovers(rig), { mounts: 0, processes: 0, bridge: 0, dirs: 0 });
   if (pod.containerPid > 0) t.notOk(await exists(`/proc/${pod.containerPid}`), 'the container process is gone');
+  t.notOk(await exists(pod.shimSocket), 'the killed shim left no socket in /run/containerd/s');
 });
