@@ -9,6 +9,7 @@ const subcommands: Record<string, { summary: string; load: () => Promise<Subcomm
   version: { summary: 'print the version', load: async () => async () => { process.stdout.write(`moor ${VERSION}\n`); return 0; } },
   containerd: { summary: 'render the configuration of the containerd a Moor node runs', load: async () => (await import('./containerd.ts')).runContainerd },
   server: { summary: 'run the API server: moor server [--data-dir DIR] ...; moor server token create --node NAME', load: async () => (await import('./server.ts')).runServer },
+  agent: { summary: 'run the node agent: pods from --pod-manifest-path on containerd (moor agent --help)', load: async () => (await import('./agent.ts')).runAgent },
   cri: { summary: 'talk to a CRI runtime: moor cri version|status|images|pods|containers', load: async () => (await import('./cri.ts')).runCri },
 };
 

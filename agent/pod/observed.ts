@@ -8,6 +8,9 @@ import type { LifecycleHandler } from './types.ts';
 
 export interface ObservedSandbox {
   readonly id: string;
+  /** The pod's name and namespace as the sandbox was created with. */
+  readonly name: string;
+  readonly namespace: string;
   readonly attempt: number;
   readonly state: PodSandboxState;
   readonly createdAtMs: number;
@@ -55,6 +58,8 @@ export function emptyObservedPod(uid: string): ObservedPod {
 export function buildObservedSandbox(s: PodSandbox, status?: PodSandboxStatus): ObservedSandbox {
   return {
     id: s.id,
+    name: s.metadata.name,
+    namespace: s.metadata.namespace,
     attempt: s.metadata.attempt,
     state: status?.state ?? s.state,
     createdAtMs: s.createdAtMs,

@@ -1,0 +1,211 @@
+// The agent assembled from its parts: CRI client, pod workers, PLEG, the manifest source and the
+// HTTP API. start() refuses to go on when the runtime does not answer (Version and Status, since a
+// socket alone proves nothing); stop() stops the agent's own loops and leaves every pod running.
+
+import { mkdir } from 'node:fs/promises';
+import { NodeError, errorMessage } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import { KeyedBackoff } from './backoff.ts';
+import type { AgentConfig } from './config.ts';
+import { createCriClient } from './cri/client.ts';
+import type { CriClient } from './cri/types.ts';
+import { detectNodeIp, nodeCpuMilli, nodeMemoryBytes, readResolvConf } from './host/node.ts';
+import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
+import { PodInspector } from './pod/inspect.ts';
+import type { SyncContext } from './pod/sync.ts';
+import type { Pod } from './pod/types.ts';
+import { PodWorkers } from './pod/workers.ts';
+import { Pleg } from './pleg.ts';
+import { ApiServer, findContainerLog } from './server.ts';
+import { FileSource } from './source/file-source.ts';
+import type { ManifestStatus } from './source/types.ts';
+import { VolumeManager } from './volumes.ts';
+
+export class AgentStartError extends NodeError {
+  constructor(message: string, cause?: unknown) {
+    super('agent-start-failed', message, { cause });
+  }
+}
+
+/** PLEG not relisting for this long makes /healthz fail, like the kubelet's 3 min threshold. */
+const RELIST_HEALTH_THRESHOLD_MS = 3 * 60_000;
+const STARTUP_CHECK_TIMEOUT_MS = 10_000;
+
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly log: Logger;
+  /** A runtime to use instead of connecting to config.containerRuntimeEndpoint (tests). */
+  readonly cri?: CriClient;
+  readonly metrics?: AgentMetrics;
+}
+
+export class Agent {
+  readonly config: AgentConfig;
+  readonly metrics: AgentMetrics;
+  readonly #log: Logger;
+  readonly #ownsCri: boolean;
+  #cri: CriClient | undefined;
+  #workers: PodWorkers | undefined;
+  #pleg: Pleg | undefined;
+  #source: FileSource | undefined;
+  #server: ApiServer | undefined;
+  #port = 0;
+  #nodeIp = '';
+  #stopped = false;
+
+  constructor(opts: AgentOptions) {
+    this.config = opts.config;
+    this.#log = opts.log;
+    this.#cri = opts.cri;
+    this.#ownsCri = opts.cri === undefined;
+    this.metrics = opts.metrics ?? createAgentMetrics({ processMetrics: true });
+  }
+
+  get workers(): PodWorkers {
+    if (this.#workers === undefined) throw new Error('agent not started');
+    return this.#workers;
+  }
+
+  /** The HTTP API port actually bound (--port 0 picks a free one). */
+  get port(): number {
+    return this.#port;
+  }
+
+  get nodeIp(): string {
+    return this.#nodeIp;
+  }
+
+  /** Check the runtime answers, then start every loop. */
+  async start(): Promise<void> {
+    const cfg = this.config;
+    const log = this.#log;
+    await this.#checkRuntime();
+    const cri = this.#cri ?? createCriClient({ endpoint: cfg.containerRuntimeEndpoint, timeoutMs: cfg.runtimeRequestTimeoutMs, log: log.child({ component: 'cri' }) });
+    this.#cri = cri;
+    for (const dir of [cfg.rootDir, `${cfg.rootDir}/pods`, cfg.podLogsDir]) {
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (err) {
+        throw new AgentStartError(`create directory ${dir}: ${errorMessage(err)}`, err);
+      }
+    }
+    this.#nodeIp = cfg.nodeIp !== '' ? cfg.nodeIp : await detectNodeIp();
+    const sync: SyncContext = {
+      cri,
+      log: log.child({ component: 'sync' }),
+      volumes: new VolumeManager({ rootDir: cfg.rootDir, log: log.child({ component: 'volumes' }) }),
+      node: { name: cfg.nodeName, ip: this.#nodeIp, memoryBytes: nodeMemoryBytes(), cpuMilli: nodeCpuMilli(), resolvConf: await readResolvConf(cfg.resolvConf) },
+      podLogsDir: cfg.podLogsDir,
+      cgroupRoot: cfg.cgroupRoot,
+      crashBackoff: new KeyedBackoff({ ...cfg.crashLoopBackOff, resetAfterMs: Math.max(2 * cfg.crashLoopBackOff.maxMs, 600_000) }),
+      imageBackoff: new KeyedBackoff({ ...cfg.imagePullBackOff }),
+      now: Date.now,
+      onContainerStarted: (e) => {
+        if (e.restartCount > 0) this.metrics.containerRestarts.inc();
+      },
+    };
+    const workers = new PodWorkers({
+      sync,
+      inspector: new PodInspector(cri),
+      metrics: this.metrics,
+      log: log.child({ component: 'pods' }),
+      maxPods: cfg.maxPods,
+      resyncPeriodMs: cfg.syncFrequencyMs,
+    });
+    this.#workers = workers;
+
+    {
+      this.#server = new ApiServer({
+        address: cfg.address,
+        port: cfg.port,
+        metrics: this.metrics,
+        log: log.child({ component: 'api' }),
+        backend: {
+          listPods: () => workers.listPods(),
+          manifests: () => this.manifests(),
+          unhealthy: () => this.unhealthy(),
+          containerLog: (uid, container, previous) => {
+            const pod = workers.getPod(uid);
+            if (pod === undefined) return { status: 404, error: `pod ${uid} not found` };
+            return findContainerLog(pod, () => workers.observed(uid), container, previous);
+          },
+        },
+      });
+      try {
+        this.#port = (await this.#server.listen()).port;
+      } catch (err) {
+        throw new AgentStartError(errorMessage(err), err);
+      }
+    }
+
+    this.#pleg = new Pleg({
+      cri,
+      log: log.child({ component: 'pleg' }),
+      relistPeriodMs: cfg.relistPeriodMs,
+      onRelist: (events, snapshot, durationMs) => {
+        this.metrics.relistDuration.observe(durationMs / 1000);
+        workers.handleRelist(events, snapshot);
+      },
+    });
+    // The first relist comes before the source's first set, but orphans are only terminated once
+    // the source is ready: no pod is killed just because its manifest was not read yet.
+    await this.#pleg.relist();
+    this.#pleg.start();
+
+    if (cfg.podManifestPath !== '') {
+      this.#source = new FileSource({ path: cfg.podManifestPath, nodeName: cfg.nodeName, log: log.child({ component: 'manifests' }), rescanPeriodMs: cfg.fileCheckFrequencyMs });
+      await this.#source.start((update) => {
+        this.metrics.manifestErrors.set(update.manifests.reduce((n, m) => n + m.problems.length, 0));
+        workers.setPods(update.pods);
+      });
+    }
+    workers.markSourcesReady();
+    workers.start();
+    log.info({ node: cfg.nodeName, nodeIp: this.#nodeIp, runtime: cfg.containerRuntimeEndpoint, manifests: cfg.podManifestPath, api: `${cfg.address}:${this.#port}` }, 'agent started');
+  }
+
+  async #checkRuntime(): Promise<void> {
+    const cfg = this.config;
+    const probe = this.#cri ?? createCriClient({ endpoint: cfg.containerRuntimeEndpoint, timeoutMs: STARTUP_CHECK_TIMEOUT_MS });
+    try {
+      const version = await probe.version();
+      const status = await probe.status();
+      const notReady = status.conditions.filter((c) => c.type === 'RuntimeReady' && !c.status);
+      if (notReady.length > 0) throw new Error(`runtime not ready: ${notReady.map((c) => `${c.reason} ${c.message}`.trim()).join('; ')}`);
+      const network = status.conditions.find((c) => c.type === 'NetworkReady');
+      if (network !== undefined && !network.status) this.#log.warn({ reason: network.reason, message: network.message }, 'runtime network not ready: pods on the pod network cannot start until it is');
+      this.#log.info({ runtime: version.runtimeName, version: version.runtimeVersion, api: version.runtimeApiVersion }, 'container runtime answers');
+    } catch (err) {
+      throw new AgentStartError(`connect to container runtime ${cfg.containerRuntimeEndpoint}: ${errorMessage(err)}`, err);
+    } finally {
+      if (this.#cri === undefined) probe.close();
+    }
+  }
+
+  manifests(): readonly ManifestStatus[] {
+    return this.#source?.manifests ?? [];
+  }
+
+  listPods(): Pod[] {
+    return this.#workers?.listPods() ?? [];
+  }
+
+  unhealthy(): string | undefined {
+    if (this.#pleg === undefined) return 'starting';
+    const last = this.#pleg.lastSuccessMs;
+    if (Date.now() - last > RELIST_HEALTH_THRESHOLD_MS) return `pleg: no successful relist for ${Math.round((Date.now() - last) / 1000)}s`;
+    return undefined;
+  }
+
+  /** Stop the agent's loops and API. Pods keep running: they are not the agent's processes. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#source?.stop();
+    await this.#pleg?.stop();
+    await this.#workers?.stop();
+    await this.#server?.close();
+    if (this.#ownsCri) this.#cri?.close();
+    this.#log.info('agent stopped; pods left running');
+  }
+}

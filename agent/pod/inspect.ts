@@ -1,0 +1,56 @@
+// Reads what the runtime holds for one pod (sandboxes and containers labelled with its UID) into
+// an ObservedPod. The status of an exited container never changes, so it is cached by id and
+// read once; running ones are read on every inspection. A container or sandbox removed between
+// the list and the status call is simply left out.
+
+import { isNotFound } from '../cri/errors.ts';
+import type { ContainerStatus, CriRuntime } from '../cri/types.ts';
+import { LABEL_POD_UID } from './labels.ts';
+import { buildObservedContainer, buildObservedPod, buildObservedSandbox, type ObservedContainer, type ObservedPod, type ObservedSandbox } from './observed.ts';
+
+export class PodInspector {
+  readonly #cri: Pick<CriRuntime, 'listPodSandbox' | 'podSandboxStatus' | 'listContainers' | 'containerStatus'>;
+  readonly #exited = new Map<string, ContainerStatus>();
+
+  constructor(cri: Pick<CriRuntime, 'listPodSandbox' | 'podSandboxStatus' | 'listContainers' | 'containerStatus'>) {
+    this.#cri = cri;
+  }
+
+  async inspect(podUid: string): Promise<ObservedPod> {
+    const selector = { labelSelector: { [LABEL_POD_UID]: podUid } };
+    const [sandboxes, containers] = await Promise.all([this.#cri.listPodSandbox(selector), this.#cri.listContainers(selector)]);
+    const observedSandboxes: ObservedSandbox[] = [];
+    for (const s of sandboxes) {
+      // Only the IP and network mode of ready sandboxes matter; a stopped sandbox has no IP.
+      if (s.state !== 'ready') {
+        observedSandboxes.push(buildObservedSandbox(s));
+        continue;
+      }
+      try {
+        observedSandboxes.push(buildObservedSandbox(s, await this.#cri.podSandboxStatus(s.id)));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    const observedContainers: ObservedContainer[] = [];
+    await Promise.all(containers.map(async (c) => {
+      let status = this.#exited.get(c.id);
+      if (status === undefined) {
+        try {
+          status = await this.#cri.containerStatus(c.id);
+        } catch (err) {
+          if (isNotFound(err)) return;
+          throw err;
+        }
+        if (status.state === 'exited') this.#exited.set(c.id, status);
+      }
+      observedContainers.push(buildObservedContainer(c.podSandboxId, status));
+    }));
+    return buildObservedPod(podUid, observedSandboxes, observedContainers);
+  }
+
+  /** Drop cached statuses of containers that are gone. */
+  forget(containerIds: Iterable<string>): void {
+    for (const id of containerIds) this.#exited.delete(id);
+  }
+}
