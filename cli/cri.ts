@@ -13,6 +13,16 @@ const queries: Record<string, (client: CriClient) => Promise<unknown>> = {
   images: (c) => c.listImages(),
   pods: (c) => c.listPodSandbox(),
   containers: (c) => c.listContainers(),
+  // The one query that changes something: scripts/down.sh uses it to take a node's pods away
+  // (RemovePodSandbox stops the containers and runs CNI DEL).
+  'remove-all-pods': async (c) => {
+    const removed: string[] = [];
+    for (const sandbox of await c.listPodSandbox()) {
+      await c.removePodSandbox(sandbox.id);
+      removed.push(sandbox.id);
+    }
+    return { removed };
+  },
 };
 
 const USAGE = `usage: moor cri [--container-runtime-endpoint unix:///path.sock] [--timeout-ms N] <${Object.keys(queries).join('|')}>

@@ -13,9 +13,11 @@ fi
 npm run --silent build
 npm run --silent typecheck
 
-# The registry stays up only for the run; registry.sh stop stops only the process it started.
+# The registry stays up only for the run, unless it was already up (e.g. for a node from up.sh).
+if [ "$(bash scripts/registry.sh start)" = started ]; then
+  trap 'bash scripts/registry.sh stop' EXIT
+fi
 bash scripts/images.sh
-trap 'bash scripts/registry.sh stop' EXIT
 
 # tap takes files or globs: a directory argument means every *.test.ts below it.
 if [ $# -eq 0 ]; then set -- test; fi

@@ -24,6 +24,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run --silent build
+# Remember whether this node started the registry, so that down.sh stops only what up.sh started.
+if [ "$(bash scripts/registry.sh start)" = started ]; then
+  mkdir -p "$MOOR_RUN_DIR" && touch "$MOOR_RUN_DIR/registry.started-by-up"
+fi
 bash scripts/images.sh
 
 mkdir -p "$etc/containerd/certs.d/${MOOR_REGISTRY_ADDR}" "$cni_bin" "$cni_conf" "$cri_root" "$cri_state" "$logs"
