@@ -76,7 +76,7 @@ export function planBridgeAdd(input: {
   containerMac: string;
 }): AddPlan {
   const { conf, inv, ipam } = input;
-  const hostVeth = hostVethName(inv.containerId, inv.ifName);
+  const hostVeth = hostVethName(conf.name, inv.containerId, inv.ifName);
   const ips = ipam.addresses.map((a) => {
     const gw = gatewayOf(conf, a);
     return { address: `${formatIp(a.ip)}/${a.prefix}`, ...(gw === undefined ? {} : { gateway: formatIp(gw) }) };
@@ -291,7 +291,7 @@ export async function delBridge(input: BridgeInput, deps: BridgeDeps): Promise<v
   const log = deps.log;
   // step 1
   const known = ipam.held(prevAddresses(conf.prevResult, inv.ifName));
-  const hostVeth = hostVethName(inv.containerId, inv.ifName);
+  const hostVeth = hostVethName(conf.name, inv.containerId, inv.ifName);
   log.info({ hostVeth, ips: known.map(formatIp) }, 'del plan');
   // step 2
   const attachment = attachmentOf(conf, inv);
@@ -341,7 +341,7 @@ export async function checkBridge(input: BridgeInput, deps: BridgeDeps): Promise
   if (iface.sandbox !== inv.netnsPath) throw new CniError('checkFailed', `check ${inv.ifName}: prevResult places it in ${iface.sandbox}, not ${inv.netnsPath}`);
   const ips = prev.ips.filter((ip) => ip.interface === idx);
   const addrs = ips.map((ip) => parseCidr(ip.address)!.ip);
-  const hostVeth = hostVethName(inv.containerId, inv.ifName);
+  const hostVeth = hostVethName(conf.name, inv.containerId, inv.ifName);
   const fams = [...new Set(addrs.map((a) => a.family))];
   const wantMasq: MasqTarget[] = conf.ipMasq ? addrs.map((a) => ({ family: a.family, source: hostNet(a), subnet: '' })) : [];
   const problems: string[] = [];

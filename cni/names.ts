@@ -1,11 +1,12 @@
 // Names derived from identities, so DEL and GC find what ADD made without stored state (pure).
-// Host veth: veth + 11 hex of sha256(containerId, ifName). Its alias carries the attachment in the
+// Host veth: veth + 11 hex of sha256(network, containerId, ifName). Its alias carries the attachment in the
 // same form as the nat rules' comment, which GC reads back. MACs: locally administered unicast.
 
 import { sha256Hex } from './hash.ts';
 
-export function hostVethName(containerId: string, ifName: string): string {
-  return `veth${sha256Hex(`${containerId}\n${ifName}`).slice(0, 11)}`;
+/** The network is part of the name: one container may attach to two networks with the same ifname. */
+export function hostVethName(network: string, containerId: string, ifName: string): string {
+  return `veth${sha256Hex(`${network}\n${containerId}\n${ifName}`).slice(0, 11)}`;
 }
 
 export function attachmentAlias(network: string, containerId: string, ifName: string): string {
