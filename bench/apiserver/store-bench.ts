@@ -1,5 +1,5 @@
-// Store-level benchmark, SQLite vs etcd in one run: load N pod-sized (~3 KB JSON) objects, then
-// unpaced write throughput (1 and 32 in flight), then a paced 200 writes/s with 100 watchers on the
+// Store-level benchmark, SQLite vs etcd in one run: load N pod-sized (~3 KB JSON) objects, time a
+// full list and a 500-item page, then unpaced write throughput (1 and 32 in flight), then a paced 200 writes/s with 100 watchers on the
 // pods prefix (write latency and watch delivery latency), and RSS with everything stored. Each backend
 // runs in its own child process so RSS figures are its own. Prints JSON; also writes bench/results/.
 //
@@ -93,6 +93,7 @@ async function runBackend(backend: string, cfg: BenchConfig): Promise<Record<str
     const rssBaseMiB = rssMiB();
     const load = await loadObjects(store, cfg.objects);
     const rssLoadedMiB = settledRssMiB();
+    const lists = await listTimes(store);
     const sequential = await unpacedWrites(store, cfg.objects, 1, 3000);
     const concurrent = await unpacedWrites(store, cfg.objects, 32, 3000);
     const paced = await pacedWithWatchers(store, cfg);
@@ -101,6 +102,7 @@ async function runBackend(backend: string, cfg: BenchConfig): Promise<Record<str
     return {
       backend,
       load: { objects: cfg.objects, bytesPerObject: podJson(0).length, writesPerSecond: load },
+      list: lists,
       unpaced: { inFlight1: sequential, inFlight32: concurrent },
       paced,
       rssMiB: {
@@ -129,6 +131,21 @@ async function loadObjects(store: Store, n: number): Promise<number> {
     }),
   );
   return Math.round(n / ((performance.now() - started) / 1000));
+}
+
+/** Full list of the prefix and one page of 500, five times each; median milliseconds. */
+async function listTimes(store: Store): Promise<{ allMs: number; allItems: number; page500Ms: number }> {
+  const time = async (fn: () => Promise<unknown>) => {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await fn();
+      runs.push(performance.now() - t0);
+    }
+    return Math.round(runs.sort((a, b) => a - b)[2] * 10) / 10;
+  };
+  const allItems = (await store.list(PREFIX)).items.length;
+  return { allMs: await time(() => store.list(PREFIX)), allItems, page500Ms: await time(() => store.list(PREFIX, { limit: 500 })) };
 }
 
 /** Updates random objects as fast as `inFlight` workers allow for `durationMs`. */
