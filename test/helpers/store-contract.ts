@@ -156,6 +156,14 @@ export function runStoreContract(t: Test, opts: ContractOptions): void {
     t.equal(before.items.length, 6, 'startAfter below the prefix lists the whole prefix');
   });
 
+  t.test('a list bigger than 4 MiB comes back whole', async (t) => {
+    const big = Buffer.alloc(100 * 1024, 'x');
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.create(`/c18/${String(i).padStart(2, '0')}`, big)));
+    const res = await store.list('/c18/');
+    t.equal(res.items.length, 50);
+    t.equal(res.items.reduce((n, kv) => n + kv.value.byteLength, 0), 50 * big.byteLength);
+  });
+
   t.test('list at a past revision sees that revision', async (t) => {
     const a1 = await store.create('/c7/a', enc('a1'));
     await store.create('/c7/b', enc('b1'));
