@@ -1,0 +1,104 @@
+// Pod workers over the in-memory runtime: the loop of inspect, plan, apply and status, driven by
+// the source, relists and probe results.
+
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { KeyedBackoff } from '../../../../agent/backoff.ts';
+import { createFakeCri } from '../../../../agent/cri/fake.ts';
+import { createAgentMetrics } from '../../../../agent/metrics.ts';
+import { PodInspector } from '../../../../agent/pod/inspect.ts';
+import { PodWorkers } from '../../../../agent/pod/workers.ts';
+import { Pleg } from '../../../../agent/pleg.ts';
+import { VolumeManager } from '../../../../agent/volumes.ts';
+import { silentLogger } from '../../../../common/log.ts';
+import { waitFor } from '../../../../common/wait.ts';
+import { makePod } from '../../../fixtures/agent/pods.ts';
+
+const IMAGE = 'reg.example/app:1.0';
+
+async function setup(t: Test, opts: { maxPods?: number } = {}) {
+  const dir = await mkdtemp(`${tmpdir()}/moor-workers-`);
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const cri = createFakeCri({ images: [IMAGE] });
+  const metrics = createAgentMetrics();
+  const workers = new PodWorkers({
+    sync: {
+      cri, log: silentLogger(), volumes: new VolumeManager({ rootDir: `${dir}/root`, log: silentLogger() }),
+      node: { name: 'n1', ip: '192.0.2.1', memoryBytes: 2 ** 32, cpuMilli: 2000, resolvConf: '' },
+      podLogsDir: `${dir}/logs`, cgroupRoot: '/moor-unit-test-never-created',
+      crashBackoff: new KeyedBackoff({ initialMs: 50, maxMs: 200 }),
+      imageBackoff: new KeyedBackoff({ initialMs: 50, maxMs: 200 }),
+      now: Date.now,
+    },
+    inspector: new PodInspector(cri), metrics, log: silentLogger(), maxPods: opts.maxPods ?? 10, resyncPeriodMs: 60_000,
+  });
+  const pleg = new Pleg({ cri, log: silentLogger(), relistPeriodMs: 20, onRelist: (events, snapshot) => workers.handleRelist(events, snapshot) });
+  pleg.start();
+  t.teardown(async () => {
+    await pleg.stop();
+    await workers.stop();
+  });
+  return { cri, workers, metrics };
+}
+
+t.test('a pod starts, crashes, restarts through CrashLoopBackOff; removal terminates it', async (t) => {
+  const { cri, workers } = await setup(t);
+  const pod = makePod({ containers: [{ name: 'app', image: IMAGE }] });
+  workers.setPods([pod]);
+  workers.markSourcesReady();
+  const status = () => workers.listPods()[0]?.status;
+  await waitFor(() => status()?.phase === 'Running' && status()?.conditions.find((c) => c.type === 'Ready')?.status === 'True', { timeoutMs: 5000, what: 'running and ready' });
+  const first = (await cri.listContainers())[0];
+  cri.exitContainer(first.id, { exitCode: 1 });
+  await waitFor(() => status()?.containerStatuses[0].restartCount === 1 && status()?.containerStatuses[0].state.running, { timeoutMs: 5000, what: 'first restart (immediate)' });
+  const second = (await cri.listContainers({ state: 'running' }))[0];
+  cri.exitContainer(second.id, { exitCode: 1 });
+  await waitFor(() => status()?.containerStatuses[0].state.waiting?.reason === 'CrashLoopBackOff', { timeoutMs: 5000, what: 'CrashLoopBackOff' });
+  t.equal(status()?.containerStatuses[0].lastState.terminated?.exitCode, 1);
+  await waitFor(() => status()?.containerStatuses[0].restartCount === 2 && status()?.containerStatuses[0].state.running, { timeoutMs: 5000, what: 'restart after the backoff (woken by its timer)' });
+
+  workers.setPods([]);
+  await waitFor(async () => (await cri.listPodSandbox()).length === 0 && (await cri.listContainers()).length === 0, { timeoutMs: 5000, what: 'pod removed from the runtime' });
+  t.same(workers.listPods(), []);
+});
+
+t.test('readiness from the probe drives the Ready condition', async (t) => {
+  const { cri, workers } = await setup(t);
+  let ready = false;
+  cri.setExecHandler(() => ({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: ready ? 0 : 1 }));
+  workers.setPods([makePod({ containers: [{ name: 'app', image: IMAGE, readinessProbe: { exec: { command: ['check'] }, periodSeconds: 1, failureThreshold: 1 } }] })]);
+  workers.markSourcesReady();
+  const readyCond = () => workers.listPods()[0]?.status?.conditions.find((c) => c.type === 'Ready')?.status;
+  await waitFor(() => workers.listPods()[0]?.status?.phase === 'Running', { timeoutMs: 5000, what: 'running' });
+  t.equal(readyCond(), 'False');
+  ready = true;
+  await waitFor(() => readyCond() === 'True', { timeoutMs: 5000, what: 'ready' });
+  ready = false;
+  await waitFor(() => readyCond() === 'False', { timeoutMs: 5000, what: 'not ready again' });
+});
+
+t.test('a liveness failure restarts the container', async (t) => {
+  const { cri, workers } = await setup(t);
+  let alive = true;
+  cri.setExecHandler(() => ({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: alive ? 0 : 1 }));
+  workers.setPods([makePod({ containers: [{ name: 'app', image: IMAGE, livenessProbe: { exec: { command: ['alive'] }, periodSeconds: 1, failureThreshold: 1 } }] })]);
+  workers.markSourcesReady();
+  await waitFor(() => workers.listPods()[0]?.status?.phase === 'Running', { timeoutMs: 5000, what: 'running' });
+  alive = false;
+  await waitFor(() => workers.listPods()[0]?.status?.containerStatuses[0].restartCount === 1, { timeoutMs: 5000, what: 'restarted after liveness failure' });
+  alive = true;
+  await waitFor(() => workers.listPods()[0]?.status?.containerStatuses[0].state.running, { timeoutMs: 5000, what: 'running again' });
+});
+
+t.test('max-pods: pods beyond it are rejected with OutOfpods; runtime pods nobody wants are terminated', async (t) => {
+  const { cri, workers } = await setup(t, { maxPods: 1 });
+  const orphan = await cri.runPodSandbox({ metadata: { name: 'old', namespace: 'default', uid: 'orphan', attempt: 0 }, labels: { 'io.kubernetes.pod.uid': 'orphan' } });
+  workers.setPods([makePod({}, { name: 'a', uid: 'ua' }), makePod({}, { name: 'b', uid: 'ub' })]);
+  workers.markSourcesReady();
+  const b = () => workers.listPods().find((p) => p.metadata.uid === 'ub');
+  t.equal(b()?.status?.phase, 'Failed');
+  t.equal(b()?.status?.reason, 'OutOfpods');
+  await waitFor(async () => !(await cri.listPodSandbox()).some((s) => s.id === orphan), { timeoutMs: 5000, what: 'orphan terminated' });
+  await waitFor(() => workers.listPods().find((p) => p.metadata.uid === 'ua')?.status?.phase === 'Running', { timeoutMs: 5000, what: 'a running' });
+});
