@@ -22,6 +22,8 @@ const PACKAGES: Record<string, string> = {
   'policy/v1': 'k8s.io.api.policy.v1',
   'policy/v1beta1': 'k8s.io.api.policy.v1',
   'autoscaling/v1': 'k8s.io.api.autoscaling.v1',
+  'authorization.k8s.io/v1': 'k8s.io.api.authorization.v1',
+  'authentication.k8s.io/v1': 'k8s.io.api.authentication.v1',
 };
 
 function findProtoDir(): string {

@@ -21,6 +21,7 @@ import { startWatch, type ApiWatchEvent } from './watch.ts';
 import { apiVersionOf, RESOURCES, type ResourceInfo } from './resources.ts';
 import { checkUnknownFields, type FieldValidation } from './field-validation.ts';
 import { decodeProtobufBody, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+import { ApiMetrics } from './metrics.ts';
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const ANONYMOUS_PATHS = new Set(['/version', '/healthz', '/readyz', '/livez']);
@@ -76,6 +77,26 @@ function fieldValidationOf(q: URLSearchParams): FieldValidation {
   throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${v}"`);
 }
 
+/**
+ * One JSON line per (event type, object): watchers of the same prefix share the decoded object (see
+ * watch.ts), so the line is built once for all of them. Table events carry ages and are not cached.
+ */
+const serializedEvents = new WeakMap<Obj, Map<string, string>>();
+
+function serializeEvent(ev: ApiWatchEvent): string {
+  let byType = serializedEvents.get(ev.object);
+  if (byType === undefined) {
+    byType = new Map();
+    serializedEvents.set(ev.object, byType);
+  }
+  let line = byType.get(ev.type);
+  if (line === undefined) {
+    line = `${JSON.stringify({ type: ev.type, object: ev.object })}\n`;
+    byType.set(ev.type, line);
+  }
+  return line;
+}
+
 export class ApiServer {
   readonly registry: Registry;
   readonly #store: Store;
@@ -86,6 +107,7 @@ export class ApiServer {
   readonly #sockets = new Set<Socket>();
   readonly #finalizing = new Set<string>();
   readonly #opts: ApiServerOptions;
+  readonly #metrics = new ApiMetrics();
   #closing = false;
   #address = '127.0.0.1:6443';
 
@@ -192,7 +214,12 @@ export class ApiServer {
     } catch (err) {
       this.#sendError(res, err, warnings);
     } finally {
-      this.#log.debug({ method: req.method, url: req.url, code: res.statusCode, ms: Date.now() - started }, 'request');
+      const ms = Date.now() - started;
+      const t = parseRequestTarget(req.method ?? 'GET', url.pathname, url.searchParams);
+      const verb = t.type === 'resource' ? t.verb : (req.method ?? 'GET').toLowerCase();
+      const resource = t.type === 'resource' ? (t.subresource === undefined ? t.info.resource : `${t.info.resource}/${t.subresource}`) : '';
+      this.#metrics.observe(verb, resource, res.statusCode, ms / 1000);
+      this.#log.debug({ method: req.method, url: req.url, code: res.statusCode, ms }, 'request');
     }
   }
 
@@ -201,6 +228,10 @@ export class ApiServer {
     const method = req.method ?? 'GET';
     const target = parseRequestTarget(method, path, url.searchParams);
     if (target.type === 'badMethod') throw methodNotAllowed();
+    if (method === 'POST' && target.type === 'unknownResource') {
+      if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') return this.#selfSubjectAccessReview(ctx, path);
+      if (path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') return this.#selfSubjectReview(ctx, path);
+    }
     const attrs: Attributes = target.type === 'resource'
       ? { user: ctx.user, verb: target.verb, path, resource: { group: target.info.group, resource: target.info.resource, subresource: target.subresource, namespace: target.namespace, name: target.name } }
       : { user: ctx.user, verb: method.toLowerCase(), path };
@@ -240,16 +271,16 @@ export class ApiServer {
     }
   }
 
-  #nonResource(ctx: RequestContext, path: string): void {
+  async #nonResource(ctx: RequestContext, path: string): Promise<void> {
     if (path === '/openapi/v2') {
       ctx.res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(OPENAPI_V2_MINIMAL.length) });
       ctx.res.end(OPENAPI_V2_MINIMAL);
       return;
     }
     if (path === '/metrics') {
-      const text = `# HELP moor_apiserver_watches Open watch streams.\n# TYPE moor_apiserver_watches gauge\nmoor_apiserver_watches ${this.#watches.size}\n`;
-      ctx.res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
-      ctx.res.end(text);
+      const { contentType, body } = await this.#metrics.text();
+      ctx.res.writeHead(200, { 'Content-Type': contentType });
+      ctx.res.end(body);
       return;
     }
     throw pathNotFound();
@@ -569,10 +600,12 @@ export class ApiServer {
       ended = true;
       stop?.();
       this.#watches.delete(finish);
+      this.#metrics.watchClosed();
       clearTimeout(timer);
       if (!res.writableEnded) res.end();
     };
     this.#watches.add(finish);
+    this.#metrics.watchOpened();
     const timer = setTimeout(finish, timeoutSeconds * 1000);
     timer.unref();
     req.on('close', finish);
@@ -586,7 +619,7 @@ export class ApiServer {
         t.metadata.resourceVersion = String(isObj(ev.object.metadata) ? ev.object.metadata.resourceVersion : '');
         object = t;
       }
-      res.write(`${JSON.stringify({ type: ev.type, object })}\n`);
+      res.write(table ? `${JSON.stringify({ type: ev.type, object })}\n` : serializeEvent(ev));
     };
     try {
       stop = await startWatch(this.#store, this.registry, {
@@ -602,6 +635,36 @@ export class ApiServer {
       send({ type: 'ERROR', object: buildFailureStatus(apiErr.httpCode, apiErr.reason, apiErr.message) as unknown as Obj });
       finish();
     }
+  }
+
+  async #readReviewBody(ctx: RequestContext, path: string): Promise<Obj> {
+    const review = await this.#readBody(ctx, { type: 'resource', verb: 'create', info: { ...RESOURCES[0], kind: path.includes('authorization') ? 'SelfSubjectAccessReview' : 'SelfSubjectReview', version: 'v1' } });
+    return isObj(review) ? review : {};
+  }
+
+  /** `kubectl auth can-i`: the authorizer's answer for the caller, never stored. Every authenticated user may ask. */
+  async #selfSubjectAccessReview(ctx: RequestContext, path: string): Promise<void> {
+    const review = await this.#readReviewBody(ctx, path);
+    const spec = isObj(review.spec) ? review.spec : {};
+    const ra = isObj(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
+    const nra = isObj(spec.nonResourceAttributes) ? spec.nonResourceAttributes : {};
+    const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+    const attrs: Attributes = ra === undefined
+      ? { user: ctx.user, verb: str(nra.verb) ?? 'get', path: str(nra.path) ?? '/' }
+      : { user: ctx.user, verb: str(ra.verb) ?? 'get', path, resource: { group: str(ra.group) ?? '', resource: str(ra.resource) ?? '', subresource: str(ra.subresource), namespace: str(ra.namespace), name: str(ra.name) } };
+    const decision = await authorize(attrs, this.#graph());
+    const status: Obj = { allowed: decision.allowed };
+    if (!decision.allowed && decision.reason !== '') status.reason = decision.reason;
+    this.#sendJson(ctx, 201, { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status });
+  }
+
+  /** `kubectl auth whoami`. */
+  async #selfSubjectReview(ctx: RequestContext, path: string): Promise<void> {
+    await this.#readReviewBody(ctx, path);
+    this.#sendJson(ctx, 201, {
+      kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null },
+      status: { userInfo: { username: ctx.user.name, uid: ctx.user.uid, groups: [...ctx.user.groups, 'system:authenticated'] } },
+    });
   }
 
   /** exec/attach/port-forward upgrades: not served yet; answer with a Status so kubectl prints it. */

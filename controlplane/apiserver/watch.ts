@@ -34,21 +34,45 @@ export interface WatchSink {
   end(): void;
 }
 
+interface DecodedEvent {
+  readonly cur: Obj;
+  prev?: Obj | null;
+}
+
+/**
+ * Decoded objects per store event. The store hands the same event object to every watcher of a
+ * prefix, so a hundred watchers parse each write once, not a hundred times. Consumers never mutate.
+ */
+const decodedEvents = new WeakMap<StoreWatchEvent, DecodedEvent>();
+
+function decodeEvent(ev: StoreWatchEvent): DecodedEvent {
+  let d = decodedEvents.get(ev);
+  if (d === undefined) {
+    d = ev.type === 'delete' ? { cur: decodeObject(ev.prevKv, ev.kv.modRevision) } : { cur: decodeObject(ev.kv) };
+    decodedEvents.set(ev, d);
+  }
+  return d;
+}
+
+function previousObject(ev: StoreWatchEvent, d: DecodedEvent): Obj | undefined {
+  if (d.prev === undefined) d.prev = ev.type === 'put' && ev.prevKv !== undefined ? decodeObject(ev.prevKv) : null;
+  return d.prev ?? undefined;
+}
+
 /** Classify one store event for a selection; undefined = the client need not hear of it. */
 export function classifyEvent(info: ResourceInfo, ev: StoreWatchEvent, q: { labels: LabelSelector; fields: FieldSelector }): ApiWatchEvent | undefined {
-  if (ev.type === 'delete') {
-    const prev = decodeObject(ev.prevKv, ev.kv.modRevision);
-    return selectorMatches(info, prev, q) ? { type: 'DELETED', object: prev } : undefined;
-  }
-  const cur = decodeObject(ev.kv);
-  const nowMatches = selectorMatches(info, cur, q);
+  const d = decodeEvent(ev);
+  const everything = q.labels.length === 0 && q.fields.length === 0;
+  if (ev.type === 'delete') return everything || selectorMatches(info, d.cur, q) ? { type: 'DELETED', object: d.cur } : undefined;
   const isNew = ev.kv.createRevision === ev.kv.modRevision;
-  if (isNew) return nowMatches ? { type: 'ADDED', object: cur } : undefined;
-  const prev = ev.prevKv === undefined ? undefined : decodeObject(ev.prevKv);
+  if (everything) return { type: isNew ? 'ADDED' : 'MODIFIED', object: d.cur };
+  const nowMatches = selectorMatches(info, d.cur, q);
+  if (isNew) return nowMatches ? { type: 'ADDED', object: d.cur } : undefined;
+  const prev = previousObject(ev, d);
   const wasMatching = prev === undefined ? nowMatches : selectorMatches(info, prev, q);
-  if (wasMatching && nowMatches) return { type: 'MODIFIED', object: cur };
-  if (!wasMatching && nowMatches) return { type: 'ADDED', object: cur };
-  if (wasMatching && !nowMatches) return { type: 'DELETED', object: cur };
+  if (wasMatching && nowMatches) return { type: 'MODIFIED', object: d.cur };
+  if (!wasMatching && nowMatches) return { type: 'ADDED', object: d.cur };
+  if (wasMatching && !nowMatches) return { type: 'DELETED', object: d.cur };
   return undefined;
 }
 

@@ -128,6 +128,8 @@ export async function runKubectlSuite(t: Test, opts: { bin: string; minor: numbe
     t.match(desc.out, /^StrategyType:\s+RollingUpdate$/m);
     t.match(desc.out, /Image:\s+nginx:1\.27/);
     t.match(desc.out, /Port:\s+80\/TCP/);
+    const logs = await kubectl(['logs', 'deploy/web'], { reject: false });
+    t.not(logs.code, 0, 'no pods, no logs');
     const svc = await kubectl(['describe', 'svc', 'web']);
     t.match(svc.out, /^TargetPort:\s+8080\/TCP$/m);
   });
@@ -230,6 +232,10 @@ export async function runKubectlSuite(t: Test, opts: { bin: string; minor: numbe
     t.match(other.stderr, /Error from server \(Forbidden\): nodes "n2" is forbidden: User "system:node:n1" cannot patch resource "nodes" in API group "" at the cluster scope/);
     const deploys = await asNode(['delete', 'deploy', '--all', '-n', 'team-a']);
     t.match(deploys.stderr, /Forbidden/);
+    t.equal((await asNode(['auth', 'can-i', 'patch', 'nodes/n2'])).stdout.trim().split(/\s/)[0], 'no');
+    t.equal((await asNode(['auth', 'can-i', 'patch', 'nodes/n1'])).stdout.trim(), 'yes');
+    t.equal((await kubectl(['auth', 'can-i', 'delete', 'nodes'])).out.trim(), 'yes');
+    if (minor >= 28) t.match((await asNode(['auth', 'whoami'])).stdout, /^Username\s+system:node:n1$/m);
   });
 
   t.test('delete -f waits until things are gone', async (t) => {

@@ -40,6 +40,9 @@ t.test('authentication, discovery and the authorization matrix', async (t) => {
     t.equal(openapi.headers['content-type'], 'application/octet-stream');
     t.same(Buffer.from(openapi.text, 'latin1'), OPENAPI_V2_MINIMAL);
     t.equal((await srv.request('/openapi/v3')).status, 404);
+    const metrics = await srv.request('/metrics');
+    t.match(metrics.text, /^moor_apiserver_requests_total\{verb="get",resource="",code="200"\} \d+$/m);
+    t.match(metrics.text, /^moor_apiserver_watches 0$/m);
     const ns = await srv.request('/api/v1/namespaces');
     t.same(ns.body.items.map((n: any) => n.metadata.name).sort(), ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
   });

@@ -51,6 +51,8 @@ export class ServerProcess {
   readonly #ownsDir: boolean;
   readonly #extraArgs: readonly string[];
   readonly #env: Record<string, string>;
+  readonly #useDist: boolean;
+  readonly #nodeArgs: readonly string[];
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #stderr = '';
@@ -58,8 +60,11 @@ export class ServerProcess {
   ca = '';
   adminToken = '';
 
-  constructor(opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string> } = {}) {
+  /** `useDist`: run the built dist/moor.mjs (as users do) instead of the sources through tsx. */
+  constructor(opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string>; useDist?: boolean; nodeArgs?: readonly string[] } = {}) {
+    this.#nodeArgs = opts.nodeArgs ?? [];
     this.#env = opts.env ?? {};
+    this.#useDist = opts.useDist ?? false;
     this.#ownsDir = opts.dataDir === undefined;
     this.dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'moor-apiserver-'));
     this.#extraArgs = opts.args ?? [];
@@ -78,7 +83,8 @@ export class ServerProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'server', '--data-dir', this.dataDir, '--bind-address', '127.0.0.1', '--secure-port', '0', ...this.#extraArgs], {
+    const entry = this.#useDist ? [join(REPO, 'dist/moor.mjs')] : ['--import', 'tsx', CLI];
+    const child = spawn(process.execPath, [...this.#nodeArgs, ...entry, 'server', '--data-dir', this.dataDir, '--bind-address', '127.0.0.1', '--secure-port', '0', ...this.#extraArgs], {
       cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOOR_LOG_LEVEL: process.env.MOOR_LOG_LEVEL ?? 'warn', ...this.#env },
     });
     this.#child = child;
