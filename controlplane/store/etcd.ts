@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../common/errors.ts';
 import { silentLogger } from '../../common/log.ts';
 import { Compactor } from './compactor.ts';
-import { assertKey, assertPrefix, hasPrefix, prefixEnd } from './keys.ts';
+import { assertKey, assertPrefix, assertValue, hasPrefix, prefixEnd } from './keys.ts';
 import {
   StoreError,
   type KeyValue,
@@ -110,6 +110,7 @@ export class EtcdStore implements Store {
 
   async create(key: string, value: Uint8Array): Promise<KeyValue> {
     assertKey(key);
+    assertValue(key, value);
     const k = Buffer.from(key);
     const v = toBuffer(value);
     const res = await this.#call('create', key, () =>
@@ -126,6 +127,7 @@ export class EtcdStore implements Store {
 
   async update(key: string, value: Uint8Array, expectedModRevision?: number): Promise<KeyValue> {
     assertKey(key);
+    assertValue(key, value);
     const k = Buffer.from(key);
     const v = toBuffer(value);
     const res = await this.#call('update', key, () =>

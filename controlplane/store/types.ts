@@ -1,7 +1,7 @@
 // The control plane's persistence contract: a revisioned key-value log. Two implementations honour it
 // (embedded SQLite, the default; etcd v3 for clusters) and pass one shared contract test suite.
 // Keys are printable ASCII strings such as `/registry/pods/default/web-1`, ordered bytewise; values are
-// opaque bytes (JSON text of the object, written by the API server). Every successful write bumps the
+// UTF-8 bytes (JSON text of the object, written by the API server; anything else is a TypeError). Every successful write bumps the
 // store-wide revision by one; a failed write changes nothing. `guaranteedUpdate` (update.ts) is the
 // read-modify-write loop built on this interface.
 

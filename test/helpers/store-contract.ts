@@ -164,6 +164,31 @@ export function runStoreContract(t: Test, opts: ContractOptions): void {
     t.equal(res.items.reduce((n, kv) => n + kv.value.byteLength, 0), 50 * big.byteLength);
   });
 
+  t.test('utf-8 values round-trip through get, list, history and watch; other bytes are refused', async (t) => {
+    const texts = ['{"name":"caf\u00e9 \u2713 \ud83d\udc33"}', '', 'plain'];
+    const start = await store.currentRevision();
+    const w = record(store, '/c19/', start);
+    t.teardown(w.stop);
+    for (const [i, text] of texts.entries()) await store.create(`/c19/${i}`, enc(text));
+    await store.update('/c19/0', enc('second \u00e9'));
+    const end = await store.currentRevision();
+    t.same(await Promise.all(texts.map(async (_, i) => dec((await store.get(`/c19/${i}`))!.value))), ['second \u00e9', '', 'plain'], 'get');
+    t.same((await store.list('/c19/')).items.map((kv) => dec(kv.value)), ['second \u00e9', '', 'plain'], 'list');
+    t.same((await store.list('/c19/', { revision: end - 1 })).items.map((kv) => dec(kv.value)), texts, 'list at a past revision');
+    await w.waitEvents(4);
+    const replay = record(store, '/c19/', start);
+    t.teardown(replay.stop);
+    await replay.waitEvents(4);
+    for (const [name, rec] of [['live', w], ['replayed', replay]] as const) {
+      t.same(rec.events.map((e) => dec(e.kv.value)), [...texts, 'second \u00e9'], `${name} events`);
+      t.equal(dec(rec.events[3].prevKv!.value), texts[0], `${name} previous value`);
+    }
+    const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+    await t.rejects(store.create('/c19/bad', latin1), TypeError, 'create with a non-utf-8 value');
+    await t.rejects(store.update('/c19/0', latin1), TypeError, 'update with a non-utf-8 value');
+    t.equal(await store.currentRevision(), end, 'nothing written');
+  });
+
   t.test('list at a past revision sees that revision', async (t) => {
     const a1 = await store.create('/c7/a', enc('a1'));
     await store.create('/c7/b', enc('b1'));
