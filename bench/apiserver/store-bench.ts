@@ -94,6 +94,7 @@ async function runBackend(backend: string, cfg: BenchConfig): Promise<Record<str
     const load = await loadObjects(store, cfg.objects);
     const rssLoadedMiB = settledRssMiB();
     const lists = await listTimes(store);
+    const rssListedMiB = settledRssMiB();
     const sequential = await unpacedWrites(store, cfg.objects, 1, 3000);
     const concurrent = await unpacedWrites(store, cfg.objects, 32, 3000);
     const paced = await pacedWithWatchers(store, cfg);
@@ -108,6 +109,7 @@ async function runBackend(backend: string, cfg: BenchConfig): Promise<Record<str
       rssMiB: {
         processBase: rssBaseMiB,
         processWithObjects: rssLoadedMiB,
+        processAfterFullLists: rssListedMiB,
         processWithWatchers: rssWatchingMiB,
         ...(etcd?.pid === undefined ? {} : { etcdServer: pidRssMiB(etcd.pid) }),
       },
