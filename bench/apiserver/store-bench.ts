@@ -92,13 +92,13 @@ async function runBackend(backend: string, cfg: BenchConfig): Promise<Record<str
     }
     const rssBaseMiB = rssMiB();
     const load = await loadObjects(store, cfg.objects);
-    const rssLoadedMiB = settledRssMiB();
+    const rssLoadedMiB = await settledRssMiB();
     const lists = await listTimes(store);
-    const rssListedMiB = settledRssMiB();
+    const rssListedMiB = await settledRssMiB();
     const sequential = await unpacedWrites(store, cfg.objects, 1, 3000);
     const concurrent = await unpacedWrites(store, cfg.objects, 32, 3000);
     const paced = await pacedWithWatchers(store, cfg);
-    const rssWatchingMiB = settledRssMiB();
+    const rssWatchingMiB = await settledRssMiB();
     await store.close();
     return {
       backend,
@@ -252,8 +252,12 @@ function rssMiB(): number {
   return Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
 }
 
-function settledRssMiB(): number {
-  (globalThis as { gc?: () => void }).gc?.();
+/** RSS once garbage is collected and freed buffers have gone back to the kernel. */
+async function settledRssMiB(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   return rssMiB();
 }
 
