@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Store } from '../store/types.ts';
+import { StoreError, type Store } from '../store/types.ts';
 import { Registry, isObj, type Obj, type DeleteOptions } from './registry.ts';
 import { ApiError, badRequest, buildSuccessStatus, internalError, methodNotAllowed, pathNotFound, unauthorized, unsupportedMediaType, notFound, conflict, isApiError, buildFailureStatus } from './errors.ts';
 import { parseRequestTarget, type RequestTarget } from './request-info.ts';
@@ -187,7 +187,9 @@ export class ApiServer {
   }
 
   #sendError(res: ServerResponse, err: unknown, warnings?: string[]): void {
-    const apiErr = isApiError(err) ? err : internalError(err instanceof Error ? err.message : String(err), err);
+    const apiErr = isApiError(err) ? err
+      : err instanceof StoreError && (err.kind === 'unavailable' || err.kind === 'closed') ? new ApiError({ httpCode: 503, reason: 'ServiceUnavailable', message: `the storage is unavailable: ${err.message}`, cause: err })
+      : internalError(err instanceof Error ? err.message : String(err), err);
     if (apiErr.httpCode >= 500) this.#log.error({ err: apiErr.message, cause: err instanceof Error ? err.stack : undefined }, 'request failed');
     if (res.headersSent) { res.destroy(); return; }
     this.#sendJson({ res, warnings }, apiErr.httpCode, apiErr.toStatus());
@@ -327,9 +329,8 @@ export class ApiServer {
 
   async #resource(ctx: RequestContext, t: Extract<RequestTarget, { type: 'resource' }>, body: unknown): Promise<void> {
     const { info } = t;
-    if (info.namespaced && t.namespace === undefined && t.verb !== 'list' && t.verb !== 'watch' && !(t.verb === 'create' && t.subresource === undefined && false)) {
-      if (t.verb !== 'deletecollection') throw pathNotFound();
-    }
+    // Namespaced objects are addressed inside their namespace; only list and watch span all of them.
+    if (info.namespaced && t.namespace === undefined && t.verb !== 'list' && t.verb !== 'watch') throw pathNotFound();
     if (t.subresource !== undefined) return this.#subresource(ctx, t, body);
     const q = ctx.url.searchParams;
     switch (t.verb) {

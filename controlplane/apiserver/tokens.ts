@@ -82,7 +82,10 @@ export function createNodeToken(path: string, nodeName: string): string {
   return token;
 }
 
-/** Looks tokens up, re-reading the file at most once a second when it changed. */
+/**
+ * Looks tokens up. The file is re-checked (stat, re-read if its mtime changed) at most once a second,
+ * and at most every 100 ms when a token is not found, so a freshly minted node token works at once.
+ */
 export class TokenAuthenticator {
   readonly #path: string;
   #tokens = new Map<string, UserInfo>();
@@ -103,9 +106,15 @@ export class TokenAuthenticator {
 
   authenticate(token: string): UserInfo | undefined {
     const now = Date.now();
-    if (now - this.#checkedAt > 1000) {
+    const known = this.#tokens.get(token);
+    if (now - this.#checkedAt > (known === undefined ? 100 : 1000)) {
       this.#checkedAt = now;
-      try { this.#reload(); } catch { /* keep the last good table: a half-written file must not lock everyone out */ }
+      try {
+        this.#reload();
+      } catch (err) {
+        // Keep the last good table: a half-written or briefly missing file must not lock everyone out.
+        void err;
+      }
     }
     return this.#tokens.get(token);
   }

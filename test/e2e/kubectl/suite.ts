@@ -221,7 +221,6 @@ export async function runKubectlSuite(t: Test, opts: { bin: string; minor: numbe
 
   t.test('node identities through kubectl', async (t) => {
     const token = srv.createNodeToken('n1');
-    await new Promise((r) => setTimeout(r, 1100));
     const asNode = async (args: string[]) => execa(bin, ['--cache-dir', join(work, 'cache-node'), '--token', token, ...args], { env, reject: false, timeout: 30_000 });
     t.equal((await asNode(['get', 'nodes', '-o', 'name'])).stdout.trim(), 'node/n1');
     const own = await asNode(['label', 'node', 'n1', 'zone=a']);

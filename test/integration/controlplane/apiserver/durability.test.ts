@@ -2,10 +2,16 @@
 // read everything back; the certificates and the admin token stay the same.
 import t from 'tap';
 import { ServerProcess } from './harness.ts';
+import { etcdMissing, startEtcd, type EtcdServer } from '../../../helpers/etcd.ts';
 
-t.test('SIGKILL after acknowledged writes loses nothing', async (t) => {
-  const srv = new ServerProcess();
-  t.teardown(() => srv.dispose());
+for (const store of ['sqlite', 'etcd'] as const) t.test(`SIGKILL after acknowledged writes loses nothing (${store})`, { skip: store === 'etcd' ? etcdMissing() : undefined }, async (t) => {
+  let etcd: EtcdServer | undefined;
+  if (store === 'etcd') etcd = await startEtcd();
+  const srv = new ServerProcess({ args: etcd === undefined ? [] : ['--datastore-endpoint', etcd.endpoint] });
+  t.teardown(async () => {
+    await srv.dispose();
+    await etcd?.stop();
+  });
   await srv.start();
   const ca = srv.ca;
   const token = srv.adminToken;
