@@ -170,28 +170,56 @@ export function conflictingBridgeAddrs(link: IpLinkJson, wanted: readonly { fami
  *    directly in CNI_NETNS, attach to the bridge, hairpin        undo: delete the host veth
  *  4 check the bridge: a bridge, no conflicting address (forceAddress replaces it)
  *  5 forwarding and accept_ra through /proc/sys
- *  6 in parallel: one `ip -batch` inside the netns (addresses, up, routes) and one
- *    iptables-restore for masquerade                              undo: remove the rules
+ *  6 one `ip -batch` inside the netns (addresses, up, routes); the one iptables-restore for
+ *    masquerade was started after step 2 and runs alongside 3-6   undo: remove the rules
  *  7 the result, merged after prevResult when chained
  */
 export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<CniResult> {
   const { conf, inv, ipam } = input;
   const log = deps.log;
   const undo = new UndoStack(log);
+  const started = performance.now();
+  const lap = (step: string): void => {
+    if (log.level !== 'debug') return;
+    const cpu = process.cpuUsage();
+    log.debug({ step, atMs: Math.round((performance.now() - started) * 10) / 10, cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10 }, 'add step done');
+  };
+  const attachment = attachmentOf(conf, inv);
+  let masq: Promise<PromiseSettledResult<void>> | undefined;
+  let plan: AddPlan | undefined;
+  /** Wait for the masquerade transaction if one is in flight, and register its undo if it applied. */
+  const settleMasq = async (): Promise<void> => {
+    if (masq === undefined || plan === undefined) return;
+    const outcome = await masq;
+    masq = undefined;
+    const targets = plan.masq;
+    if (outcome.status === 'fulfilled') undo.push('remove masquerade', () => deps.firewall.removeMasq(attachment, families(targets), targets));
+    else throw outcome.reason;
+  };
   try {
     // step 1
     const lease = await ipam.add();
     undo.push('release addresses', () => ipam.del(lease.addresses.map((a) => a.ip)));
+    lap('reserve addresses');
     // step 2
     const random = deps.random ?? Math.random;
     const requestedMac = conf.mac ?? inv.args.get('MAC');
-    const plan = planBridgeAdd({ conf, inv, ipam: lease, hostMac: randomMac(random), containerMac: requestedMac ?? randomMac(random) });
+    plan = planBridgeAdd({ conf, inv, ipam: lease, hostMac: randomMac(random), containerMac: requestedMac ?? randomMac(random) });
     log.info({ hostVeth: plan.hostVeth, ips: plan.ips.map((i) => i.address), bridge: conf.bridge, masq: plan.masq.length > 0 }, 'add plan');
+    // The masquerade rules need only the addresses: their transaction runs alongside steps 3-6.
+    if (plan.masq.length > 0) {
+      masq = deps.firewall.ensureMasq(attachment, plan.masq).then(
+        (): PromiseSettledResult<void> => ({ status: 'fulfilled', value: undefined }),
+        (reason: unknown): PromiseSettledResult<void> => ({ status: 'rejected', reason }),
+      );
+    }
 
     // step 3
     const host = await deps.ip.run(plan.hostOps, { log });
+    lap('host batch');
     const veth = host.find((r) => r.op.op === 'add-veth');
-    if (veth?.ok) undo.push('remove host veth', () => removeLink(deps, plan.hostVeth, log));
+    const hostVeth = plan.hostVeth;
+    if (veth?.ok) undo.push('remove host veth', () => removeLink(deps, hostVeth, log));
     const added = host.filter((r) => r.op.op === 'add-addr' && r.ok).map((r) => (r.op as { cidr: string }).cidr);
     const hostFailure = firstIpFailure(host, (r) => r.kind === 'exists' && (r.op.op === 'add-bridge' || r.op.op === 'add-addr'));
     const link = bridgeJson(host);
@@ -219,24 +247,23 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     if (plan.bridgeAddrs.some((b) => b.family === 6)) deps.sysctl.ensure(acceptRaKey(conf.bridge), '0');
 
     // step 6
-    const attachment = attachmentOf(conf, inv);
-    const [inside, masq] = await Promise.allSettled([
-      deps.ip.run(plan.containerOps, { netnsPath: inv.netnsPath, log }),
-      plan.masq.length > 0 ? deps.firewall.ensureMasq(attachment, plan.masq) : Promise.resolve(),
-    ]);
-    if (masq.status === 'fulfilled' && plan.masq.length > 0) {
-      undo.push('remove masquerade', () => deps.firewall.removeMasq(attachment, families(plan.masq), plan.masq));
-    }
-    if (inside.status === 'rejected') throw inside.reason;
-    const insideFailure = firstIpFailure(inside.value);
+    const inside = await deps.ip.run(plan.containerOps, { netnsPath: inv.netnsPath, log });
+    lap('pod batch');
+    const insideFailure = firstIpFailure(inside);
     if (insideFailure !== undefined) throw ipFailureError(insideFailure, `in netns ${inv.netnsPath}`);
-    if (masq.status === 'rejected') throw masq.reason;
+    await settleMasq();
+    lap('masquerade');
 
     // step 7
     const result = buildAddResult(conf, inv, plan, link, lease);
     undo.clear();
     return result;
   } catch (err) {
+    try {
+      await settleMasq();
+    } catch (masqErr) {
+      log.debug({ err: masqErr }, 'masquerade also failed');
+    }
     const failures = await undo.run();
     if (failures.length > 0) log.error({ failures: failures.map((f) => f.what) }, 'add failed and could not undo everything');
     throw err;

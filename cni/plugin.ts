@@ -51,7 +51,9 @@ function earlyLogger(env: PluginIo['env']): CniLogger {
 
 /** Run one plugin invocation; returns the exit status. */
 export async function runPlugin(io: PluginIo, overrides: PluginOverrides = {}): Promise<number> {
+  // performance.now() counts from the process's start: this is Node's start-up plus module loading
   const started = performance.now();
+  const startCpu = process.cpuUsage();
   let cniVersion: string | undefined;
   let log: CniLogger | undefined = overrides.log;
   let inv: Invocation | undefined;
@@ -66,6 +68,7 @@ export async function runPlugin(io: PluginIo, overrides: PluginOverrides = {}): 
     if (typeof raw.cniVersion === 'string') cniVersion = raw.cniVersion;
     const conf = parseBridgeConf(raw, io.env);
     log ??= createCniLogger({ file: conf.logFile, level: conf.logLevel });
+    if (conf.logLevel === 'debug') log.debug({ startCpuMs: Math.round((startCpu.user + startCpu.system) / 100) / 10, startupMs: Math.round(started) }, 'started');
     log = log.child({ cmd: inv.command, network: conf.name, ...(inv.containerId === '' ? {} : { containerId: inv.containerId, ifName: inv.ifName }) });
     const realLog = log;
     const custom = overrides.deps?.(realLog) ?? {};
@@ -105,7 +108,8 @@ export async function runPlugin(io: PluginIo, overrides: PluginOverrides = {}): 
         throw new Error(`unhandled command ${String(never)}`);
       }
     }
-    log.info({ durationMs: Math.round(performance.now() - started) }, `${inv.command} done`);
+    const cpu = process.cpuUsage();
+    log.info({ durationMs: Math.round(performance.now() - started), startupMs: Math.round(started), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `${inv.command} done`);
     return 0;
   } catch (err) {
     const e = toCniError(err);

@@ -35,7 +35,8 @@ let childEnv: Record<string, string | undefined> | undefined;
 function defaultEnv(): Record<string, string | undefined> {
   if (childEnv === undefined) {
     const path = process.env.PATH;
-    childEnv = { ...process.env, PATH: path === undefined || path === '' ? SYSTEM_PATH : `${path}:${SYSTEM_PATH}` };
+    // LC_ALL=C: the tools' stderr is matched in English (and they skip loading locale files)
+    childEnv = { ...process.env, PATH: path === undefined || path === '' ? SYSTEM_PATH : `${path}:${SYSTEM_PATH}`, LC_ALL: 'C' };
   }
   return childEnv;
 }

@@ -8,7 +8,7 @@ import { CommandError } from '../../common/errors.ts';
 import { CniError } from '../errors.ts';
 import type { CniLogger } from '../log.ts';
 import { runCommand } from './exec.ts';
-import { inNetns } from './netns.ts';
+import { ipInNetns } from './netns.ts';
 
 export type IpOp =
   | { readonly op: 'add-bridge'; readonly name: string; readonly mtu?: number; readonly mac?: string }
@@ -187,7 +187,7 @@ export const realIpRunner: IpRunner = {
     if (ops.length === 0) return [];
     // -details for linkinfo (kind, bridge port data); note: a `link show` before an `addr show` in
     // one batch makes iproute2 6.1 print the second as a link show, so we only use addr show.
-    const argv = inNetns(opts.netnsPath, ['ip', '-json', '-details', '-force', '-batch', '-']);
+    const argv = ipInNetns(opts.netnsPath, ['-json', '-details', '-force', '-batch', '-']);
     const input = ops.map(formatIpOp).join('\n') + '\n';
     let res;
     try {

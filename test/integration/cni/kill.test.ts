@@ -10,9 +10,11 @@ import { Lab, isRoot, moorConfig } from './lab.ts';
 
 const skip = isRoot() ? false : 'needs root';
 
-function wrapper(dir: string, name: string, real: string, applyFirst: boolean): void {
+/** A stand-in for `name` that stalls (after or instead of running the real command) when `when` holds. */
+function wrapper(dir: string, name: string, real: string, applyFirst: boolean, when = 'true'): void {
   mkdirSync(dir, { recursive: true });
-  const body = applyFirst ? `${real} "$@"\necho $$ > "$MBT_MARK"\nexec sleep 30\n` : `echo $$ > "$MBT_MARK"\nexec sleep 30\n`;
+  const stall = applyFirst ? `${real} "$@"\n  echo $$ > "$MBT_MARK"\n  exec sleep 30` : `echo $$ > "$MBT_MARK"\n  exec sleep 30`;
+  const body = `if ${when}; then\n  ${stall}\nfi\nexec ${real} "$@"\n`;
   writeFileSync(join(dir, name), `#!/bin/sh\n${body}`);
   chmodSync(join(dir, name), 0o755);
 }
@@ -31,7 +33,9 @@ t.test('SIGKILL during ADD, then DEL, leaves nothing', { skip }, async (t) => {
   const conf = moorConfig(lab, {}, '10.222.0.0/24');
   const network = conf.name as string;
   const points = [
-    { name: 'inside the container batch (addresses set, rules in flight)', cmd: 'nsenter', real: '/usr/bin/nsenter', applyFirst: true },
+    // the pod's batch is the `ip -n <netns>` one
+    { name: 'inside the pod batch (addresses set, rules in flight)', cmd: 'ip', real: '/usr/sbin/ip', applyFirst: true, when: '[ "$1" = -n ]' },
+    { name: 'before the host batch ran (address reserved only)', cmd: 'ip', real: '/usr/sbin/ip', applyFirst: false, when: '[ "$1" != -n ]' },
     { name: 'after the masquerade rules were applied', cmd: 'iptables-restore', real: '/usr/sbin/iptables-restore', applyFirst: true },
     { name: 'before the masquerade rules were applied', cmd: 'iptables-restore', real: '/usr/sbin/iptables-restore', applyFirst: false },
   ];
@@ -41,7 +45,7 @@ t.test('SIGKILL during ADD, then DEL, leaves nothing', { skip }, async (t) => {
       const dir = join(lab.dir, `wrap-${n}`);
       const mark = join(lab.dir, `mark-${n}`);
       const id = `killed-${n++}`;
-      wrapper(dir, point.cmd, point.real, point.applyFirst);
+      wrapper(dir, point.cmd, point.real, point.applyFirst, 'when' in point ? point.when : 'true');
       const pod = lab.podNs();
       let pluginPid = 0;
       const add = lab.invoke({

@@ -78,7 +78,7 @@ export async function moorBridgePath(): Promise<string> {
   }
   const { build } = await import('esbuild');
   const out = await build({ bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, write: false, logLevel: 'warning', entryPoints: [join(REPO, 'cni', 'main.ts')] });
-  const code = `#!${process.execPath}\n${out.outputFiles[0]!.text}`;
+  const code = `#!/usr/bin/env -S -u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS ${process.execPath}\n${out.outputFiles[0]!.text}`;
   const dir = join(tmpdir(), `mbt-build-${createHash('sha256').update(code).digest('hex').slice(0, 16)}`);
   const target = join(dir, 'moor-bridge');
   if (!existsSync(target)) {

@@ -1,0 +1,256 @@
+// moor-bridge vs the reference bridge + host-local (/usr/lib/cni), side by side in one run, same
+// subnet and options (isGateway, isDefaultGateway, ipMasq), each plugin in its own netns playing the
+// host. Per round: N sequential ADDs into fresh pod netns (interleaved with each other and with a
+// bare `node -e 0`), then the N DELs with prevResult; then P ADDs started at once (wall time until
+// the last returns) and the P DELs. Then a profile of moor-bridge's own time from its debug log:
+// process start + module load vs each subprocess. Prints a table and JSON, and writes the JSON to
+// bench/results/cni-<time>.json.
+//
+//   node --import tsx bench/cni/run.ts [--n 50] [--parallel 20] [--rounds 2] [--masq true|false]
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { Lab, REFERENCE_DIR, REPO, moorBridgePath, type PodNs, type RunResult } from '../../test/integration/cni/lab.ts';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '50' },
+    parallel: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '2' },
+    masq: { type: 'string', default: 'true' },
+    profile: { type: 'string', default: '20' },
+  },
+});
+const N = Number(values.n);
+const P = Number(values.parallel);
+const ROUNDS = Number(values.rounds);
+const MASQ = values.masq !== 'false';
+const PROFILE = Number(values.profile);
+const SUBNET = '10.240.0.0/24';
+
+type Kind = 'moor' | 'ref';
+
+interface Side {
+  readonly kind: Kind;
+  readonly lab: Lab;
+  readonly plugin: string;
+  readonly config: Record<string, unknown>;
+}
+
+function stats(samples: readonly number[]): { n: number; median: number; p90: number; min: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { n: s.length, median: round(at(0.5)), p90: round(at(0.9)), min: round(s[0] ?? NaN) };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+async function invoke(side: Side, command: 'ADD' | 'DEL', id: string, pod: PodNs, prevResult?: unknown): Promise<RunResult> {
+  const res = await side.lab.invoke({
+    command,
+    plugin: side.plugin,
+    config: prevResult === undefined ? side.config : { ...side.config, prevResult },
+    containerId: id,
+    netns: pod.path,
+    ifName: 'eth0',
+  });
+  if (res.code !== 0) throw new Error(`${side.kind} ${command} ${id} failed: ${res.stdout}${res.stderr}`);
+  return res;
+}
+
+/**
+ * `node -e 0` through the same nsenter path as the plugins: the floor a Node plugin cannot go below.
+ * `clean` runs it the way moor-bridge's shebang starts Node, without NODE_EXTRA_CA_CERTS and
+ * NODE_OPTIONS (the CA file alone can cost ~40 ms of Node's start).
+ */
+function bareNode(lab: Lab, clean: boolean): Promise<number> {
+  const started = performance.now();
+  const node = clean ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath] : [process.execPath];
+  return new Promise((resolve, reject) => {
+    const child = spawn('nsenter', [`--net=${lab.hostNsPath}`, '--', ...node, '-e', '0'], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', () => resolve(performance.now() - started));
+  });
+}
+
+async function main(): Promise<void> {
+  const moorPlugin = await moorBridgePath();
+  const labs = { moor: await Lab.create(), ref: await Lab.create() };
+  const cleanup = () => {
+    labs.moor.cleanup();
+    labs.ref.cleanup();
+  };
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    const common = { cniVersion: '1.0.0', isGateway: true, isDefaultGateway: true, ipMasq: MASQ };
+    const sides: Record<Kind, Side> = {
+      moor: {
+        kind: 'moor', lab: labs.moor, plugin: moorPlugin,
+        config: { ...common, name: 'mbbench', type: 'moor-bridge', bridge: 'mbbench0', logFile: labs.moor.logFile, ipam: { ranges: [[{ subnet: SUBNET }]], dataDir: labs.moor.dataDir } },
+      },
+      ref: {
+        kind: 'ref', lab: labs.ref, plugin: join(REFERENCE_DIR, 'bridge'),
+        config: { ...common, name: 'mbbench', type: 'bridge', bridge: 'mbbench0', ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], dataDir: labs.ref.dataDir } },
+      },
+    };
+    const seq: Record<'bare' | 'bareClean' | 'moorAdd' | 'refAdd' | 'moorDel' | 'refDel', number[]> = { bare: [], bareClean: [], moorAdd: [], refAdd: [], moorDel: [], refDel: [] };
+    const par: Record<'moorAdd' | 'refAdd' | 'moorDel' | 'refDel', number[]> = { moorAdd: [], refAdd: [], moorDel: [], refDel: [] };
+
+    for (let round = 0; round < ROUNDS; round++) {
+      process.stderr.write(`round ${round + 1}/${ROUNDS}: ${N} sequential ADD/DEL each\n`);
+      const pods: Record<Kind, PodNs[]> = { moor: [], ref: [] };
+      const results: Record<Kind, unknown[]> = { moor: [], ref: [] };
+      for (let i = 0; i < N; i++) {
+        pods.moor.push(labs.moor.podNs());
+        pods.ref.push(labs.ref.podNs());
+      }
+      for (let i = 0; i < N; i++) {
+        const order: Kind[] = i % 2 === 0 ? ['moor', 'ref'] : ['ref', 'moor'];
+        seq.bare.push(await bareNode(labs.moor, false));
+        seq.bareClean.push(await bareNode(labs.moor, true));
+        for (const k of order) {
+          const r = await invoke(sides[k], 'ADD', `seq-${round}-${i}`, pods[k][i]!);
+          seq[k === 'moor' ? 'moorAdd' : 'refAdd'].push(r.durationMs);
+          results[k][i] = r.json;
+        }
+      }
+      for (let i = 0; i < N; i++) {
+        const order: Kind[] = i % 2 === 0 ? ['ref', 'moor'] : ['moor', 'ref'];
+        for (const k of order) {
+          const r = await invoke(sides[k], 'DEL', `seq-${round}-${i}`, pods[k][i]!, results[k][i]);
+          seq[k === 'moor' ? 'moorDel' : 'refDel'].push(r.durationMs);
+        }
+      }
+      for (const k of ['moor', 'ref'] as const) for (const p of pods[k]) labs[k].removeNs(p);
+
+      process.stderr.write(`round ${round + 1}/${ROUNDS}: ${P} parallel ADD/DEL each\n`);
+      const order: Kind[] = round % 2 === 0 ? ['moor', 'ref'] : ['ref', 'moor'];
+      for (const k of order) {
+        const ps = Array.from({ length: P }, () => labs[k].podNs());
+        let t0 = performance.now();
+        const adds = await Promise.all(ps.map((p, i) => invoke(sides[k], 'ADD', `par-${round}-${i}`, p)));
+        par[k === 'moor' ? 'moorAdd' : 'refAdd'].push(performance.now() - t0);
+        t0 = performance.now();
+        await Promise.all(ps.map((p, i) => invoke(sides[k], 'DEL', `par-${round}-${i}`, p, adds[i]!.json)));
+        par[k === 'moor' ? 'moorDel' : 'refDel'].push(performance.now() - t0);
+        for (const p of ps) labs[k].removeNs(p);
+      }
+    }
+
+    process.stderr.write(`profile: ${PROFILE} moor-bridge ADD/DEL with debug logging\n`);
+    const profile = await profileMoor(sides.moor, PROFILE);
+
+    const s = Object.fromEntries(Object.entries(seq).map(([k, v]) => [k, stats(v)])) as Record<keyof typeof seq, ReturnType<typeof stats>>;
+    const p = Object.fromEntries(Object.entries(par).map(([k, v]) => [k, stats(v)])) as Record<keyof typeof par, ReturnType<typeof stats>>;
+    const report = {
+      bench: 'cni',
+      at: new Date().toISOString(),
+      config: { n: N, parallel: P, rounds: ROUNDS, ipMasq: MASQ, subnet: SUBNET, cniVersion: '1.0.0', node: process.version },
+      sequentialMs: s,
+      parallelWallMs: p,
+      ratios: {
+        addMedian: round2(s.moorAdd.median / s.refAdd.median),
+        addP90: round2(s.moorAdd.p90 / s.refAdd.p90),
+        delMedian: round2(s.moorDel.median / s.refDel.median),
+        delP90: round2(s.moorDel.p90 / s.refDel.p90),
+        parallelAdd: round2(p.moorAdd.median / p.refAdd.median),
+        parallelDel: round2(p.moorDel.median / p.refDel.median),
+      },
+      addAboveBareNodeMs: round(s.moorAdd.median - s.bare.median),
+      addAboveCleanBareNodeMs: round(s.moorAdd.median - s.bareClean.median),
+      nodeExtraCaCertsSet: process.env.NODE_EXTRA_CA_CERTS !== undefined,
+      targets: {
+        'DEL median <= 1.0x reference': s.moorDel.median <= s.refDel.median,
+        'ADD median <= bare node + 25 ms': s.moorAdd.median - s.bare.median <= 25,
+        'ADD median <= bare node without NODE_EXTRA_CA_CERTS + 25 ms': s.moorAdd.median - s.bareClean.median <= 25,
+        '20 parallel ADDs <= 1.0x reference': p.moorAdd.median <= p.refAdd.median,
+      },
+      profile,
+    };
+    printTable(report);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    const dir = join(REPO, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `cni-${report.at.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stderr.write(`written to ${file}\n`);
+  } finally {
+    cleanup();
+  }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/** Where moor-bridge's time goes, from its own debug log: in-process work per step vs the rest. */
+async function profileMoor(side: Side, count: number): Promise<Record<string, unknown>> {
+  const lab = side.lab;
+  const config = { ...side.config, logLevel: 'debug', logFile: join(lab.dir, 'profile.log') };
+  const walls: Record<'ADD' | 'DEL', number[]> = { ADD: [], DEL: [] };
+  const pods: PodNs[] = [];
+  const results: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const pod = lab.podNs();
+    pods.push(pod);
+    const r = await lab.invoke({ command: 'ADD', plugin: side.plugin, config, containerId: `prof-${i}`, netns: pod.path, ifName: 'eth0' });
+    walls.ADD.push(r.durationMs);
+    results.push(r.json);
+  }
+  for (let i = 0; i < count; i++) {
+    const r = await lab.invoke({ command: 'DEL', plugin: side.plugin, config: { ...config, prevResult: results[i] }, containerId: `prof-${i}`, netns: pods[i]!.path, ifName: 'eth0' });
+    walls.DEL.push(r.durationMs);
+  }
+  const lines = readFileSync(join(lab.dir, 'profile.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const out: Record<string, unknown> = {};
+  for (const cmd of ['ADD', 'DEL'] as const) {
+    const mine = lines.filter((l) => l.cmd === cmd);
+    const inPlugin = mine.filter((l) => l.msg === `${cmd} done`).map((l) => Number(l.durationMs));
+    const steps: Record<string, number[]> = {};
+    for (const l of mine.filter((x) => x.msg === 'command finished')) {
+      const argv = l.argv as string[];
+      const inPod = argv[0] === 'nsenter' || argv[1] === '-n';
+      const key = inPod ? 'ip batch in pod netns' : argv[0] === 'ip' ? 'ip batch in host netns' : argv[0]!;
+      (steps[key] ??= []).push(Number(l.durationMs));
+    }
+    const wall = stats(walls[cmd]).median;
+    const work = stats(inPlugin).median;
+    out[cmd] = {
+      wallMedianMs: wall,
+      inPluginMedianMs: work,
+      startAndLoadMedianMs: round(wall - work),
+      subprocessMedianMs: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, stats(v).median])),
+    };
+  }
+  for (const p of pods) lab.removeNs(p);
+  return out;
+}
+
+function printTable(r: {
+  sequentialMs: Record<string, { median: number; p90: number }>;
+  parallelWallMs: Record<string, { median: number }>;
+  ratios: Record<string, number>;
+  addAboveBareNodeMs: number;
+  addAboveCleanBareNodeMs: number;
+}): void {
+  const s = r.sequentialMs;
+  const p = r.parallelWallMs;
+  const row = (name: string, moor: string, ref: string, ratio: string) => `${name.padEnd(22)}${moor.padStart(14)}${ref.padStart(14)}${ratio.padStart(10)}\n`;
+  let out = row('', 'moor-bridge', 'reference', 'ratio');
+  out += row('ADD median / p90 ms', `${s.moorAdd!.median} / ${s.moorAdd!.p90}`, `${s.refAdd!.median} / ${s.refAdd!.p90}`, `${r.ratios.addMedian}`);
+  out += row('DEL median / p90 ms', `${s.moorDel!.median} / ${s.moorDel!.p90}`, `${s.refDel!.median} / ${s.refDel!.p90}`, `${r.ratios.delMedian}`);
+  out += row(`${P} parallel ADDs ms`, `${p.moorAdd!.median}`, `${p.refAdd!.median}`, `${r.ratios.parallelAdd}`);
+  out += row(`${P} parallel DELs ms`, `${p.moorDel!.median}`, `${p.refDel!.median}`, `${r.ratios.parallelDel}`);
+  out += `bare node -e 0 median ${s.bare!.median} ms; moor-bridge ADD is ${r.addAboveBareNodeMs} ms above it\n`;
+  out += `bare node -e 0 without NODE_EXTRA_CA_CERTS/NODE_OPTIONS (as moor-bridge starts) median ${s.bareClean!.median} ms; ADD is ${r.addAboveCleanBareNodeMs} ms above it\n`;
+  process.stderr.write(out);
+}
+
+await main();
