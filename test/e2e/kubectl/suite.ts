@@ -237,6 +237,29 @@ export async function runKubectlSuite(t: Test, opts: { bin: string; minor: numbe
     if (minor >= 28) t.match((await asNode(['auth', 'whoami'])).stdout, /^Username\s+system:node:n1$/m);
   });
 
+  t.test('describe pod shows its events; get events; wait returns when the condition holds', async (t) => {
+    await kubectl(['run', 'evented', '--image=busybox:1.36', '--restart=Never', '--labels=app=ev']);
+    const uid = (await kubectl(['get', 'pod', 'evented', '-o', 'jsonpath={.metadata.uid}'])).out;
+    const event = {
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'evented.1' }, type: 'Normal', reason: 'Scheduled', message: 'Successfully assigned default/evented to n1',
+      involvedObject: { kind: 'Pod', name: 'evented', namespace: 'default', uid, apiVersion: 'v1' }, source: { component: 'default-scheduler' },
+      firstTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), lastTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), count: 1,
+    };
+    await kubectl(['create', '-f', '-'], { input: JSON.stringify(event) });
+    const desc = await kubectl(['describe', 'pod', 'evented']);
+    t.match(desc.out, /^Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n/m);
+    t.match(desc.out, /Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/evented to n1/);
+    t.match(desc.out, /^Status:\s+Pending$/m);
+    const events = await kubectl(['get', 'events']);
+    t.match(events.out, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n\S+\s+Normal\s+Scheduled\s+pod\/evented\s+Successfully assigned/m);
+    if (minor >= 23) {
+      const started = Date.now();
+      const w = await kubectl(['wait', '--for=jsonpath={.status.phase}=Pending', 'pod/evented', '--timeout=20s']);
+      t.equal(w.out.trim(), 'pod/evented condition met');
+      t.ok(Date.now() - started < 10_000, 'wait returns at once when the condition already holds');
+    }
+  });
+
   t.test('delete -f waits until things are gone', async (t) => {
     const r = await kubectl(['delete', '-f', file]);
     t.same(r.out.trim().split('\n'), ['deployment.apps "web" deleted', 'service "web" deleted', 'configmap "settings" deleted']);
