@@ -19,7 +19,7 @@ import { buildTable, buildTableRow, parseIncludeObject, wantsTable } from './tab
 import { applyPatch, patchTypeOf } from './patch.ts';
 import { startWatch, type ApiWatchEvent } from './watch.ts';
 import { apiVersionOf, RESOURCES, type ResourceInfo } from './resources.ts';
-import { checkUnknownFields, type FieldValidation } from './field-validation.ts';
+import { checkUnknownFields, findDuplicateKeys, type FieldValidation } from './field-validation.ts';
 import { decodeProtobufBody, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 import { ApiMetrics } from './metrics.ts';
 
@@ -50,6 +50,8 @@ interface RequestContext {
   readonly url: URL;
   readonly user: UserInfo;
   readonly warnings: string[];
+  /** The JSON text of the body, for checks JSON.parse cannot make (duplicate keys). */
+  rawJson?: string;
 }
 
 function firstHeader(v: string | string[] | undefined): string | undefined {
@@ -307,7 +309,8 @@ export class ApiServer {
       throw unsupportedMediaType(contentType, ['application/json', 'application/yaml', PROTOBUF_CONTENT_TYPE]);
     }
     try {
-      return JSON.parse(raw.toString('utf8'));
+      ctx.rawJson = raw.toString('utf8');
+      return JSON.parse(ctx.rawJson);
     } catch (err) {
       const kind = target.info.kind;
       throw badRequest(`${kind} in version "${target.info.version}" cannot be handled as a ${kind}: ${err instanceof Error ? err.message : String(err)}`);
@@ -318,13 +321,15 @@ export class ApiServer {
   #checkFields(ctx: RequestContext, info: ResourceInfo, kind: string, body: unknown): void {
     const mode = fieldValidationOf(ctx.url.searchParams);
     if (mode === 'Ignore') return;
-    const unknown = checkUnknownFields(info.kind === kind ? apiVersionOf(info) : 'autoscaling/v1', kind, body);
-    if (unknown.length === 0) return;
+    const problems = [
+      ...(ctx.rawJson === undefined ? [] : findDuplicateKeys(ctx.rawJson).map((f) => `duplicate field "${f}"`)),
+      ...checkUnknownFields(info.kind === kind ? apiVersionOf(info) : 'autoscaling/v1', kind, body).map((f) => `unknown field "${f}"`),
+    ];
+    if (problems.length === 0) return;
     if (mode === 'Strict') {
-      const list = unknown.map((f) => `unknown field "${f}"`);
-      throw badRequest(`${kind} in version "${info.version}" cannot be handled as a ${kind}: strict decoding error: ${list.join(', ')}`);
+      throw badRequest(`${kind} in version "${info.version}" cannot be handled as a ${kind}: strict decoding error: ${problems.join(', ')}`);
     }
-    for (const f of unknown) ctx.warnings.push(`unknown field "${f}"`);
+    ctx.warnings.push(...problems);
   }
 
   async #resource(ctx: RequestContext, t: Extract<RequestTarget, { type: 'resource' }>, body: unknown): Promise<void> {

@@ -57,6 +57,23 @@ async function semantics(t: Test, srv: ServerProcess): Promise<void> {
     t.same(r.body.details.causes.map((c: any) => c.field).sort(), ['spec.template.metadata.labels', 'spec.template.spec.containers[0].image']);
   });
 
+  t.test('fieldValidation: unknown and duplicate fields', async (t) => {
+    const text = JSON.stringify(deployment('fv1')).replace('"replicas":1', '"replicas":1,"replica":3,"replicas":2');
+    const strict = await srv.request(`${APPS}/deployments?fieldValidation=Strict`, { method: 'POST', body: text });
+    t.equal(strict.status, 400);
+    t.equal(strict.body.message, 'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: duplicate field "spec.replicas", unknown field "spec.replica"');
+    const warn = await srv.request(`${APPS}/deployments?fieldValidation=Warn`, { method: 'POST', body: text });
+    t.equal(warn.status, 201);
+    t.same(warn.headers.warning, '299 - "duplicate field \\"spec.replicas\\"", 299 - "unknown field \\"spec.replica\\""');
+    t.equal(warn.body.spec.replicas, 2, 'the last duplicate wins');
+    const ignore = await srv.request(`${APPS}/deployments?fieldValidation=Ignore`, { method: 'POST', body: text.replace('fv1', 'fv2') });
+    t.equal(ignore.status, 201);
+    t.notOk(ignore.headers.warning);
+    const patch = await srv.request(`${APPS}/deployments/fv1?fieldValidation=Strict`, { method: 'PATCH', contentType: 'application/strategic-merge-patch+json', body: { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'c' }], containers: [{ name: 'c', imagePullPolicy: 'Always', bogus: 1 }] } } } } });
+    t.equal(patch.status, 400, 'patch bodies are checked too');
+    t.match(patch.body.message, /unknown field "spec\.template\.spec\.containers\[0\]\.bogus"/);
+  });
+
   t.test('patches: merge, json, strategic, status and scale subresources', async (t) => {
     await srv.request(`${APPS}/deployments`, { method: 'POST', body: deployment('p1', 2) });
     const merge = await srv.request(`${APPS}/deployments/p1`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { labels: { x: 'y' } } } });

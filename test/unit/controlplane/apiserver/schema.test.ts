@@ -59,3 +59,11 @@ t.test('protobuf bodies decode into the JSON shape', async (t) => {
   t.same(decodeMessage(messageTypeOf('v1', 'Volume')!, cmRef), { name: 'v', configMap: { name: 'cm', defaultMode: 420 } }, 'inlined structs merge into the parent');
   t.throws(() => decodeProtobufBody(Buffer.from('nope')), /magic/);
 });
+
+t.test('duplicate keys in JSON text', async (t) => {
+  const { findDuplicateKeys } = await import('../../../../controlplane/apiserver/field-validation.ts');
+  t.same(findDuplicateKeys('{"a":1,"b":{"c":1,"c":2},"a":3}'), ['b.c', 'a']);
+  t.same(findDuplicateKeys('{"spec":{"containers":[{"name":"x","image":"i"},{"name":"y","name":"z"}]}}'), ['spec.containers[1].name']);
+  t.same(findDuplicateKeys('{"a":"has \\"quoted\\" text, and {braces}","b":["x,y",{"c":1}],"d":{"c":1}}'), []);
+  t.same(findDuplicateKeys('{"a\\u0062":1,"ab":2}'), ['ab'], 'escaped keys compare decoded');
+});
