@@ -19,11 +19,34 @@ export interface PkiPaths {
   readonly serverCert: string;
   readonly serverKey: string;
   readonly sans: string;
+  /** Client certificate the API server presents to node agents (pods/log): CN moor-apiserver-kubelet-client, O system:masters. */
+  readonly kubeletClientCert: string;
+  readonly kubeletClientKey: string;
 }
+
+export const KUBELET_CLIENT_CN = 'moor-apiserver-kubelet-client';
 
 export function pkiPaths(dataDir: string): PkiPaths {
   const dir = join(dataDir, 'pki');
-  return { dir, caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key'), sans: join(dir, 'server.sans') };
+  return {
+    dir, caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key'), sans: join(dir, 'server.sans'),
+    kubeletClientCert: join(dir, 'apiserver-kubelet-client.crt'), kubeletClientKey: join(dir, 'apiserver-kubelet-client.key'),
+  };
+}
+
+/** Issue a certificate signed by the CA: `ext` is the openssl extension text. */
+async function issue(p: PkiPaths, opts: { key: string; cert: string; subject: string; ext: string; log: Logger }): Promise<void> {
+  const work = join(tmpdir(), `moor-pki-${randomBytes(6).toString('hex')}`);
+  mkdirSync(work, { mode: 0o700 });
+  try {
+    const csr = join(work, 'req.csr');
+    const ext = join(work, 'ext.cnf');
+    writeFileSync(ext, opts.ext);
+    await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', opts.key, '-out', csr, '-subj', opts.subject], opts.log);
+    await openssl(['x509', '-req', '-in', csr, '-CA', p.caCert, '-CAkey', p.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-out', opts.cert, '-days', '825', '-extfile', ext], opts.log);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 async function openssl(args: readonly string[], log: Logger): Promise<void> {
@@ -62,24 +85,21 @@ export async function ensurePki(opts: { dataDir: string; sans: readonly string[]
     await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', p.caKey, '-out', p.caCert,
       '-days', '3650', '-subj', '/CN=moor-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], opts.log);
     rmSync(p.serverCert, { force: true });
+    rmSync(p.kubeletClientCert, { force: true });
     opts.log.info({ path: p.caCert }, 'created certificate authority');
   }
   const wanted = sanText(opts.sans);
   const have = existsSync(p.sans) ? readFileSync(p.sans, 'utf8') : '';
   if (!existsSync(p.serverCert) || !existsSync(p.serverKey) || have !== wanted) {
-    const work = join(tmpdir(), `moor-pki-${randomBytes(6).toString('hex')}`);
-    mkdirSync(work, { mode: 0o700 });
-    try {
-      const csr = join(work, 'server.csr');
-      const ext = join(work, 'ext.cnf');
-      writeFileSync(ext, `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${wanted}\n`);
-      await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', p.serverKey, '-out', csr, '-subj', '/CN=moor-apiserver'], opts.log);
-      await openssl(['x509', '-req', '-in', csr, '-CA', p.caCert, '-CAkey', p.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-out', p.serverCert, '-days', '825', '-extfile', ext], opts.log);
-      writeFileSync(p.sans, wanted);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    await issue(p, { key: p.serverKey, cert: p.serverCert, subject: '/CN=moor-apiserver', log: opts.log,
+      ext: `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${wanted}\n` });
+    writeFileSync(p.sans, wanted);
     opts.log.info({ sans: opts.sans }, 'issued serving certificate');
+  }
+  if (!existsSync(p.kubeletClientCert) || !existsSync(p.kubeletClientKey)) {
+    await issue(p, { key: p.kubeletClientKey, cert: p.kubeletClientCert, subject: `/O=system:masters/CN=${KUBELET_CLIENT_CN}`, log: opts.log,
+      ext: 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' });
+    opts.log.info({ path: p.kubeletClientCert }, 'issued node client certificate');
   }
   return p;
 }

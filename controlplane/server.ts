@@ -8,6 +8,7 @@ import { ApiServer } from './apiserver/server.ts';
 import { ensureTokenFile, TokenAuthenticator } from './apiserver/tokens.ts';
 import { buildKubeconfig, defaultSans, ensurePki, serverUrl, writeKubeconfig } from './pki.ts';
 import { openStore } from './store/index.ts';
+import { createNodeProxy } from './apiserver/node-proxy.ts';
 import type { Store } from './store/types.ts';
 
 export interface ServerConfig {
@@ -53,6 +54,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       store, log: log.child({ component: 'apiserver' }), tokens,
       tls: { key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert) },
       bookmarkIntervalMs: config.bookmarkIntervalMs,
+      nodeProxy: createNodeProxy({ clientCert: readFileSync(pki.kubeletClientCert), clientKey: readFileSync(pki.kubeletClientKey), log: log.child({ component: 'node-proxy' }) }),
     });
     await api.bootstrap();
   } catch (err) {

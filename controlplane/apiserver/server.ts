@@ -527,6 +527,16 @@ export class ApiServer {
     if (!containers.includes(container) && !inits.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
     const nodeName = typeof spec.nodeName === 'string' ? spec.nodeName : '';
     if (nodeName === '') throw badRequest(`pod ${name} does not have a host assigned`);
+    const status = isObj(pod.status) ? pod.status : {};
+    const statuses = [status.containerStatuses, status.initContainerStatuses].flatMap((l) => (Array.isArray(l) ? l.filter(isObj) : []));
+    const cs = statuses.find((c) => c.name === container);
+    const state = cs !== undefined && isObj(cs.state) ? cs.state : undefined;
+    const previous = ctx.url.searchParams.get('previous') === 'true';
+    const everRan = cs !== undefined && isObj(cs.lastState) && isObj(cs.lastState.terminated);
+    if (!previous && !everRan && (cs === undefined || (state !== undefined && isObj(state.waiting)))) {
+      const reason = state !== undefined && isObj(state.waiting) && typeof state.waiting.reason === 'string' ? state.waiting.reason : 'ContainerCreating';
+      throw badRequest(`container "${container}" in pod "${name}" is waiting to start: ${reason}`);
+    }
     const nodeInfo = RESOURCES.find((r) => r.resource === 'nodes')!;
     const node = await this.registry.tryGet(nodeInfo, undefined, nodeName);
     if (node === undefined) throw notFound(nodeInfo, nodeName);
