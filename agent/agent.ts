@@ -113,6 +113,7 @@ export class Agent {
       resyncPeriodMs: cfg.syncFrequencyMs,
     });
     this.#workers = workers;
+    await workers.loadCheckpoints();
 
     {
       this.#server = new ApiServer({

@@ -71,6 +71,8 @@ export class PodWorkers {
   #resyncTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #lastSnapshot: RuntimeSnapshot | undefined;
+  /** Statuses read back from the checkpoints at start, until each pod's first sync. */
+  readonly #checkpoints = new Map<string, PodStatus>();
 
   constructor(opts: PodWorkersOptions) {
     this.#o = opts;
@@ -124,6 +126,21 @@ export class PodWorkers {
     for (const uid of changed) this.trigger(uid);
   }
 
+  /**
+   * Read the status checkpoints of the pods under <root-dir>/pods, so that the first statuses after
+   * an agent restart are the last ones reported (and readiness carries on), not a blank Pending.
+   */
+  async loadCheckpoints(): Promise<void> {
+    for (const uid of await this.#o.sync.volumes.listPodDirs()) {
+      try {
+        const status = await readStatusCheckpoint(this.#o.sync.volumes.podDir(uid));
+        if (status !== undefined) this.#checkpoints.set(uid, status);
+      } catch (err) {
+        this.#log.warn({ podUid: uid, err: errorMessage(err) }, 'read status checkpoint failed; starting afresh');
+      }
+    }
+  }
+
   /** Every source delivered its first full set: pods nobody wants may now be terminated. */
   markSourcesReady(): void {
     this.#sourcesReady = true;
@@ -175,7 +192,7 @@ export class PodWorkers {
     const out: Pod[] = [];
     for (const [uid, pod] of this.#desired) {
       const state = this.#states.get(uid);
-      out.push({ ...pod, status: state?.status ?? this.#buildStatus(pod, state) });
+      out.push({ ...pod, status: state?.status ?? this.#checkpoints.get(uid) ?? this.#buildStatus(pod, state) });
     }
     for (const r of this.#rejected.values()) out.push({ ...r.pod, status: r.status });
     return out;
@@ -213,6 +230,7 @@ export class PodWorkers {
       return;
     }
     const started = performance.now();
+    const fresh = !this.#states.has(uid);
     const state = this.#states.get(uid) ?? (await this.#newState(pod));
     state.pod = pod;
     this.probes.syncPod(pod);
@@ -220,6 +238,9 @@ export class PodWorkers {
     const log = this.#log.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, podUid: uid });
     const seen = await this.#o.inspector.inspect(uid);
     state.seen = seen;
+    // First sync in this agent's life: let the probe workers see the (possibly adopted) containers
+    // now, so that readiness carried over from the checkpoint is published before the first status.
+    if (fresh) void this.probes.probeNow(uid);
     const now = ctx.now();
     const hashes = new Map([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => [c.name, computeContainerHash(c)]));
     const startTimeMs = state.status?.startTime ? Date.parse(state.status.startTime) : undefined;
@@ -298,11 +319,14 @@ export class PodWorkers {
 
   async #newState(pod: Pod): Promise<PodState> {
     const uid = pod.metadata.uid;
-    let previous: PodStatus | undefined;
-    try {
-      previous = await readStatusCheckpoint(this.#o.sync.volumes.podDir(uid));
-    } catch (err) {
-      this.#log.warn({ podUid: uid, err: errorMessage(err) }, 'read status checkpoint failed; starting afresh');
+    let previous = this.#checkpoints.get(uid);
+    this.#checkpoints.delete(uid);
+    if (previous === undefined) {
+      try {
+        previous = await readStatusCheckpoint(this.#o.sync.volumes.podDir(uid));
+      } catch (err) {
+        this.#log.warn({ podUid: uid, err: errorMessage(err) }, 'read status checkpoint failed; starting afresh');
+      }
     }
     const state: PodState = {
       seen: emptyObservedPod(uid),
@@ -382,7 +406,7 @@ export class PodWorkers {
 
   #seedReadiness(containerId: string): 'success' | undefined {
     const id = CONTAINER_ID_PREFIX + containerId;
-    for (const s of this.#states.values()) {
+    for (const s of [...this.#states.values(), ...[...this.#checkpoints.values()].map((status) => ({ status }))]) {
       const cs = s.status?.containerStatuses.find((c) => c.containerID === id);
       if (cs !== undefined) return cs.ready ? 'success' : undefined;
     }

@@ -4,7 +4,7 @@
 // sandboxes). Short periods and backoffs keep the scenarios quick.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rename, rm, rmdir, writeFile, readFile, open } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rename, rm, rmdir, writeFile, readFile, open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import { stringify } from 'yaml';
@@ -36,6 +36,8 @@ export async function makeDirs(t: Test): Promise<Dirs> {
   await mkdir(dirs.manifests, { recursive: true });
   t.teardown(async () => {
     await removeMountsUnder(base).catch(() => undefined);
+    // MOOR_TEST_KEEP_LOGS=dir keeps the agent logs of the run for a post-mortem.
+    if (process.env.MOOR_TEST_KEEP_LOGS) await cp(base, `${process.env.MOOR_TEST_KEEP_LOGS}/${base.split('/').pop()}`, { recursive: true, filter: (src) => !src.includes('/root/') && !src.includes('/logs/') }).catch(() => undefined);
     await rm(base, { recursive: true, force: true });
     await removeCgroupTree(dirs.cgroupRoot);
   });
