@@ -69,6 +69,15 @@ async function watches(t: Test, srv: ServerProcess): Promise<void> {
     t.match(bm.object, { kind: 'ConfigMap', metadata: { resourceVersion: /^\d+$/ } });
   });
 
+  t.test('watch-list: initial events, then a bookmark marking their end', async (t) => {
+    await srv.request(CM, { method: 'POST', body: { metadata: { name: 'wl', labels: { suite: 'wl' } } } });
+    const w = srv.watch(`${CM}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=suite%3Dwl`);
+    t.teardown(() => w.close());
+    const [added, end] = await w.next(2);
+    t.match(added, { type: 'ADDED', object: { metadata: { name: 'wl' } } });
+    t.match(end, { type: 'BOOKMARK', object: { metadata: { annotations: { 'k8s.io/initial-events-end': 'true' }, resourceVersion: /^\d+$/ } } });
+  });
+
   t.test('too old resourceVersion: ERROR 410 Expired, then the end', async (t) => {
     const created = (await srv.request(CM, { method: 'POST', body: { metadata: { name: 'wold' } } })).body;
     const old = Number(created.metadata.resourceVersion) - 1;
