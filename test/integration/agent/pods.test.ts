@@ -112,6 +112,17 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
       terminationGracePeriodSeconds: 3,
       containers: [{ name: 'main', image: BB, command: ['sleep', '3600'] }],
     })),
+    writeManifest(a.dirs, 'limits.yaml', podManifest('limits', {
+      containers: [{
+        name: 'main', image: BB, resources: { limits: { cpu: '500m', memory: '64Mi' } },
+        securityContext: { runAsUser: 1000, readOnlyRootFilesystem: true },
+        command: sleeper('id -u; if touch /x 2>/dev/null; then echo rw; else echo ro; fi; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares'),
+      }],
+    })),
+    writeManifest(a.dirs, 'oom.yaml', podManifest('oom', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'main', image: BB, resources: { limits: { memory: '32Mi' } }, command: ['sh', '-c', 'head -c 200m /dev/zero | tail -n 1'] }],
+    })),
     writeManifest(a.dirs, 'bad.yaml', podManifest('bad', { containers: [{ name: 'main' }] })),
   ]);
 
@@ -202,6 +213,17 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
     t.match(withTs, /^\d{4}-\d\d-\d\dT\S+Z name=env-/);
   });
 
+  await t.test('resources, securityContext and QoS: limits land in the cgroup; OOMKilled is reported', async (t) => {
+    const p = await waitPod(a, 'limits', (p) => p.status?.phase === 'Running', 'running');
+    t.equal(p.status?.qosClass, 'Guaranteed');
+    await waitFor(async () => (await logsOf(a, 'limits', 'main')) === '1000\nro\n67108864\n50000\n512\n', { timeoutMs: 10_000, what: 'uid, read-only root, memory limit, cpu quota and shares seen from inside' });
+    const cgroup = `/sys/fs/cgroup/memory${a.dirs.cgroupRoot}/kubepods/pod${p.metadata.uid}`;
+    t.ok(await stat(cgroup).then((s) => s.isDirectory()), 'pod cgroup under the Guaranteed QoS parent');
+    const oom = await waitPod(a, 'oom', (p) => p.status?.phase === 'Failed', 'Failed');
+    t.equal(cs(oom, 'main').state.terminated?.reason, 'OOMKilled');
+    t.equal(cs(oom, 'main').state.terminated?.exitCode, 137);
+  });
+
   await t.test('image pull errors: ErrImagePull, then ImagePullBackOff', async (t) => {
     const seen = new Set<string>();
     await waitPod(a, 'bad-image', (p) => {
@@ -217,7 +239,7 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
     const list = (await (await fetch(`${a.url}/pods`)).json()) as { kind: string; apiVersion: string; items: Pod[] };
     t.equal(list.kind, 'PodList');
     t.equal(list.apiVersion, 'v1');
-    t.ok(list.items.length >= 14);
+    t.ok(list.items.length >= 16);
     t.notOk(list.items.some((p) => p.metadata.name.startsWith('bad-')  && p.metadata.name !== `bad-image-${NODE}`), 'the invalid manifest runs nothing');
     const manifests = (await (await fetch(`${a.url}/manifests`)).json()) as { items: { path: string; problems: { errors: string[] }[] }[] };
     const bad = manifests.items.find((m) => m.path.endsWith('/bad.yaml'));
