@@ -311,7 +311,8 @@ export function prevAddresses(result: CniResult | undefined, ifName: string): Ip
  *  1 the attachment's addresses: prevResult's, else the IPAM store's (a scan)
  *  2 in parallel: delete the host veth (its peer in the netns goes with it; a missing one is fine)
  *    and remove the masquerade chain and jumps found by name and comment
- *  3 release the addresses (IPAM) - last, so no new container gets an address still in use
+ *  3 release the addresses (IPAM) - last, so no new container gets an address still in use;
+ *    skipped when the veth could not be removed
  */
 export async function delBridge(input: BridgeInput, deps: BridgeDeps): Promise<void> {
   const { conf, inv, ipam } = input;
@@ -324,13 +325,13 @@ export async function delBridge(input: BridgeInput, deps: BridgeDeps): Promise<v
   const attachment = attachmentOf(conf, inv);
   const targets: MasqTarget[] = known.map((ip) => ({ family: ip.family, source: hostNet(ip), subnet: '' }));
   const fams: readonly Family[] = ipam.families ?? (known.length > 0 ? families(targets) : [4, 6]);
-  const outcomes = await Promise.allSettled([
+  const [link, masq] = await Promise.allSettled([
     removeLink(deps, hostVeth, log),
     conf.ipMasq ? deps.firewall.removeMasq(attachment, fams, targets) : Promise.resolve(),
   ]);
-  // step 3
-  const released = await Promise.allSettled([ipam.del(known)]);
-  const failed = [...outcomes, ...released].filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+  // step 3: an address whose veth could not be removed stays reserved (the runtime retries DEL)
+  const released = link.status === 'fulfilled' ? await Promise.allSettled([ipam.del(known)]) : [];
+  const failed = [link, masq, ...released].filter((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed.length > 0) {
     for (const f of failed.slice(1)) log.error({ err: f.reason }, 'del step failed');
     throw failed[0]!.reason;
@@ -443,6 +444,7 @@ export async function gcBridge(input: BridgeInput, deps: BridgeDeps): Promise<vo
   // step 2
   try {
     const [list] = await deps.ip.run([{ op: 'show-veths' }], { log });
+    if (list !== undefined && !list.ok) throw ipFailureError(list);
     const stale = ((list?.json as IpLinkJson[] | undefined) ?? [])
       .filter((l) => {
         const a = l.ifalias === undefined ? undefined : parseAttachmentAlias(l.ifalias);

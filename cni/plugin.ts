@@ -21,6 +21,8 @@ export interface PluginOverrides {
   /** replace boundaries (tests inject failing ones); built from the config when absent */
   readonly deps?: (log: CniLogger) => Partial<BridgeDeps>;
   readonly log?: CniLogger;
+  /** replaces the check that CNI_NETNS is a network namespace (unit tests run without one) */
+  readonly requireNetns?: (path: string) => void;
 }
 
 function versionAnswer(stdin: string): string {
@@ -82,7 +84,7 @@ export async function runPlugin(io: PluginIo, overrides: PluginOverrides = {}): 
     const input = { conf, inv, ipam: createIpam({ conf, inv, stdin, env: io.env, log: realLog }) };
     switch (inv.command) {
       case 'ADD': {
-        requireNetns(inv.netnsPath);
+        (overrides.requireNetns ?? requireNetns)(inv.netnsPath);
         const result = await addBridge(input, deps);
         io.writeStdout(JSON.stringify(formatResult(result, conf.cniVersion)) + '\n');
         break;
@@ -92,7 +94,7 @@ export async function runPlugin(io: PluginIo, overrides: PluginOverrides = {}): 
         break;
       case 'CHECK':
         requireVersion(conf, 'CHECK', '0.4.0');
-        requireNetns(inv.netnsPath);
+        (overrides.requireNetns ?? requireNetns)(inv.netnsPath);
         await checkBridge(input, deps);
         break;
       case 'GC':
