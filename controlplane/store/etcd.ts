@@ -67,7 +67,8 @@ export class EtcdStore implements Store {
     this.#client = new Etcd3({
       hosts: [...opts.endpoints],
       dialTimeout: timeoutMs,
-      credentials: tls?.ca === undefined && tls?.cert === undefined ? undefined : { rootCertificate: tls.ca ?? Buffer.alloc(0), privateKey: tls.key, certChain: tls.cert },
+      // No CA given: gRPC falls back to the system roots (the type wants a Buffer, undefined is allowed at run time).
+      credentials: tls?.ca === undefined && tls?.cert === undefined ? undefined : { rootCertificate: tls.ca as Buffer, privateKey: tls.key, certChain: tls.cert },
       // etcd accepts pings no more often than every 5 s by default. A full list of 10,000 pods is
       // ~35 MB, far above gRPC's default 4 MiB receive limit: lift it, as the Kubernetes API server does.
       grpcOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000, 'grpc.max_receive_message_length': -1 },

@@ -1,6 +1,7 @@
 // A real single-member etcd for tests: loopback only, random free ports, its own temporary data
 // directory. startEtcd() waits for /health; stop() ends exactly the process it started and removes
-// the directory; restart() stops and starts the same member on the same ports and data.
+// the directory; restart() stops and starts the same member on the same ports and data. With `tls`,
+// clients must use https and present a certificate signed by the given CA.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
@@ -27,13 +28,20 @@ export function etcdMissing(): string | undefined {
   return undefined;
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+/** PEM files: etcd's serving certificate (valid for 127.0.0.1) and the CA that signs client certificates. */
+export interface EtcdTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+export async function startEtcd(opts: { tls?: EtcdTls } = {}): Promise<EtcdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'moor-etcd-'));
   let lastError: unknown;
   // A port picked free can be taken before etcd binds it: try a few times with fresh ports.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [clientPort, peerPort] = await freePorts(2);
-    const member = new Member(dir, clientPort, peerPort);
+    const [clientPort, peerPort, metricsPort] = await freePorts(3);
+    const member = new Member(dir, clientPort, peerPort, metricsPort, opts.tls);
     try {
       await member.start();
       return {
@@ -62,6 +70,7 @@ export async function startEtcd(): Promise<EtcdServer> {
 
 class Member {
   readonly endpoint: string;
+  readonly healthBase: string;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
 
@@ -69,8 +78,11 @@ class Member {
     readonly dir: string,
     readonly clientPort: number,
     readonly peerPort: number,
+    readonly metricsPort: number,
+    readonly tls: EtcdTls | undefined,
   ) {
-    this.endpoint = `http://127.0.0.1:${clientPort}`;
+    this.endpoint = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${clientPort}`;
+    this.healthBase = `http://127.0.0.1:${metricsPort}`;
   }
 
   get pid(): number | undefined {
@@ -82,7 +94,9 @@ class Member {
     const argv = [
       '--name', 'moor-test',
       '--data-dir', join(this.dir, 'data'),
+      // /health is also served on a plain loopback listener, so the wait needs no client certificate.
       '--listen-client-urls', this.endpoint,
+      '--listen-metrics-urls', this.healthBase,
       '--advertise-client-urls', this.endpoint,
       '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer,
@@ -90,6 +104,9 @@ class Member {
       '--initial-cluster-state', 'new',
       '--logger', 'zap',
       '--log-level', 'warn',
+      ...(this.tls === undefined
+        ? []
+        : ['--cert-file', this.tls.certFile, '--key-file', this.tls.keyFile, '--trusted-ca-file', this.tls.caFile, '--client-cert-auth']),
     ];
     const logPath = join(this.dir, 'etcd.log');
     const logFd = openSync(logPath, 'a');
@@ -104,7 +121,7 @@ class Member {
       });
       child.once('error', () => resolve());
     });
-    const healthUrl = `${this.endpoint}/health`;
+    const healthUrl = `${this.healthBase}/health`;
     await waitFor(
       async () => {
         if (exitCode !== undefined) throw new Error(`etcd exited with ${exitCode}: ${tail(logPath)}`);

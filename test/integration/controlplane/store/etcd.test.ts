@@ -2,6 +2,11 @@
 // show: watches resume across an etcd restart without losing or repeating a revision, and an
 // unreachable endpoint fails `unavailable` within the deadline.
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../../../controlplane/store/index.ts';
 import { waitFor } from '../../../../common/wait.ts';
 import { openEtcdStore } from '../../../../controlplane/store/etcd.ts';
 import { isStoreError, type Store, type WatchEvent } from '../../../../controlplane/store/types.ts';
@@ -9,6 +14,20 @@ import { etcdMissing, startEtcd } from '../../../helpers/etcd.ts';
 import { runStoreContract } from '../../../helpers/store-contract.ts';
 
 const skip = etcdMissing() ?? false;
+
+/** A CA, a serving certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function makeCertificates(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
+  const f = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=moor-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt'));
+  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const [name, cn] of [['server', '127.0.0.1'], ['client', 'moor-server']] as const) {
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
+    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f(`${name}.ext`), '-out', f(`${name}.crt`));
+  }
+  return { ca: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
+}
 const enc = (s: string): Buffer => Buffer.from(s);
 
 t.test('etcd', { skip }, async (t) => {
@@ -70,6 +89,24 @@ t.test('etcd', { skip }, async (t) => {
     [first, second, narrow, old].forEach((w) => w.stop());
     t.equal(store.watchCount, 0);
     t.equal(store.etcdWatchCount, 0, 'the etcd watches end with their last member');
+  });
+
+  t.test('https etcd with client certificates, opened from a datastore endpoint', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'moor-etcd-tls-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const pki = makeCertificates(dir);
+    const secure = await startEtcd({ tls: { certFile: pki.serverCert, keyFile: pki.serverKey, caFile: pki.ca } });
+    t.teardown(() => secure.stop());
+    t.match(secure.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const store = await openStore({ endpoint: secure.endpoint, dataDir: dir, compactIntervalMs: 0, tls: { caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey } });
+    t.teardown(() => store.close());
+    const kv = await store.create('/tls/a', enc('1'));
+    t.equal((await store.get('/tls/a'))?.modRevision, kv.modRevision, 'reads and writes over TLS');
+    const refused = await openStore({ endpoint: secure.endpoint, dataDir: dir, compactIntervalMs: 0, tls: { caFile: pki.ca } }).then(
+      (s) => s.close().then(() => undefined),
+      (e: unknown) => e,
+    );
+    t.ok(isStoreError(refused, 'unavailable'), 'without a client certificate: unavailable', { got: String(refused) });
   });
 
   t.test('an unreachable endpoint fails unavailable within the deadline', async (t) => {
