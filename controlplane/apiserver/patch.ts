@@ -150,7 +150,8 @@ const BY_NAME = new Set(['containers', 'initContainers', 'ephemeralContainers', 
 
 /**
  * How the list at `path` (field names from the object root, list indexes left out) merges for `kind`.
- * Lists not named here are replaced, as upstream does for fields without a patch strategy.
+ * Lists not named here are replaced, as upstream does for fields without a patch strategy (node
+ * taints among them: `kubectl taint k-` sends the remaining list and expects it to replace).
  */
 export function listStrategy(kind: string, path: readonly string[]): ListStrategy {
   const field = path[path.length - 1];
@@ -166,7 +167,6 @@ export function listStrategy(kind: string, path: readonly string[]): ListStrateg
     case 'conditions': return { kind: 'merge', key: 'type' };
     case 'ownerReferences': return { kind: 'merge', key: 'uid' };
     case 'finalizers': return path.length === 2 && path[0] === 'metadata' ? { kind: 'set' } : { kind: 'replace' };
-    case 'taints': return kind === 'Node' ? { kind: 'merge', key: 'key' } : { kind: 'replace' };
     case 'hostAliases': return { kind: 'merge', key: 'ip' };
     case 'addresses': return kind === 'Node' ? { kind: 'merge', key: 'type' } : { kind: 'replace' };
     case 'podIPs': case 'hostIPs': return { kind: 'merge', key: 'ip' };

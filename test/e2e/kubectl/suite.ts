@@ -140,8 +140,13 @@ export async function runKubectlSuite(t: Test, opts: { bin: string; minor: numbe
     t.match((await kubectl(['get', 'nodes'])).out, /^n1\s+Ready,SchedulingDisabled\s+<none>\s+\d+s\s+v1\.32\.0$/m);
     t.equal((await kubectl(['uncordon', 'n1'])).out.trim(), 'node/n1 uncordoned');
     t.match((await kubectl(['get', 'no', 'n1'])).out, /^n1\s+Ready\s+<none>/m);
+    t.equal((await kubectl(['taint', 'nodes', 'n1', 'dedicated=db:NoSchedule'])).out.trim(), 'node/n1 tainted');
+    t.equal((await kubectl(['taint', 'nodes', 'n1', 'other=x:NoExecute'])).out.trim(), 'node/n1 tainted');
+    t.equal((await kubectl(['taint', 'nodes', 'n1', 'dedicated:NoSchedule-'])).out.trim(), 'node/n1 untainted');
+    t.same(JSON.parse((await kubectl(['get', 'node', 'n1', '-o', 'jsonpath={.spec.taints}'])).out), [{ effect: 'NoExecute', key: 'other', value: 'x' }]);
     const desc = await kubectl(['describe', 'node', 'n1']);
     t.match(desc.out, /^Unschedulable:\s+false$/m);
+    t.match(desc.out, /^Taints:\s+other=x:NoExecute$/m);
   });
 
   t.test('replace with a stale object: Conflict', async (t) => {

@@ -87,11 +87,11 @@ t.test('strategic merge patch', async (t) => {
     const out = applyStrategicMergePatch('Pod', { spec: {} }, { spec: { containers: [{ name: 'a', image: 'i' }, { $patch: 'delete', name: 'b' }] } });
     t.same(out, { spec: { containers: [{ name: 'a', image: 'i' }] } });
   });
-  t.test('service ports merge by port, node taints by key', async (t) => {
+  t.test('service ports merge by port, node taints are replaced', async (t) => {
     const svc = { spec: { ports: [{ port: 80, targetPort: 8080 }, { port: 443 }] } };
     t.same(applyStrategicMergePatch('Service', svc, { spec: { ports: [{ port: 80, targetPort: 9090 }] } }), { spec: { ports: [{ port: 80, targetPort: 9090 }, { port: 443 }] } });
-    const node = { spec: { taints: [{ key: 'a', effect: 'NoSchedule' }] } };
-    t.same(applyStrategicMergePatch('Node', node, { spec: { taints: [{ key: 'b', effect: 'NoExecute' }] } }), { spec: { taints: [{ key: 'a', effect: 'NoSchedule' }, { key: 'b', effect: 'NoExecute' }] } });
+    const node = { spec: { taints: [{ key: 'a', effect: 'NoSchedule' }, { key: 'b', effect: 'NoExecute' }] } };
+    t.same(applyStrategicMergePatch('Node', node, { spec: { taints: [{ key: 'b', effect: 'NoExecute' }] } }), { spec: { taints: [{ key: 'b', effect: 'NoExecute' }] } }, 'kubectl taint a- sends what remains');
   });
 });
 
