@@ -6,9 +6,16 @@ import { formatCniError, toCniError } from './errors.ts';
 import { runPlugin } from './plugin.ts';
 import { nodeIo } from './skel.ts';
 
+/** Set by the executable's loader when V8's code cache should be written (cni/bundle.mjs). */
+const done = (globalThis as { __moorBridgeDone?: (ok: boolean) => void }).__moorBridgeDone;
+
 const io = nodeIo();
 runPlugin(io).then(
-  (code) => process.exit(code),
+  (code) => {
+    // an ADD runs nearly every function: the one worth caching
+    done?.(code === 0 && io.env.CNI_COMMAND === 'ADD');
+    process.exit(code);
+  },
   (err: unknown) => {
     io.writeStdout(formatCniError(toCniError(err)) + '\n');
     process.exit(1);

@@ -14,15 +14,8 @@ await build({ ...common, entryPoints: ['cli/moor.ts'], outfile: 'dist/moor.mjs',
 // The CRI client reads its .proto at run time; next to the bundle it finds dist/proto.
 await cp('proto', 'dist/proto', { recursive: true });
 if (await exists('cni/main.ts')) {
-  // The plugin's start-up is most of its latency (bench/cni/README.md): CommonJS loads ~5 ms faster
-  // than ESM, and the shebang drops NODE_EXTRA_CA_CERTS / NODE_OPTIONS, which the plugin never needs
-  // and which cost up to ~40 ms of Node start (the CA file is parsed eagerly). dist/package.json
-  // makes Node read the extensionless dist/moor-bridge as CommonJS (it is, outside a module package).
-  await build({ ...common, format: 'cjs', banner: undefined, entryPoints: ['cni/main.ts'], outfile: 'dist/moor-bridge.cjs', minify: true });
-  await writeFile('dist/package.json', '{ "type": "commonjs" }\n');
-  const shebang = `#!/usr/bin/env -S -u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS ${process.execPath}\n`;
-  await writeFile('dist/moor-bridge', shebang + (await import('node:fs')).readFileSync('dist/moor-bridge.cjs', 'utf8'));
-  await chmod('dist/moor-bridge', 0o755);
+  // The plugin's layout for a fast start (CommonJS loader, code cache, shebang) lives with it.
+  await (await import('../cni/bundle.mjs')).writeMoorBridge('dist');
 }
 
 async function exists(path) {

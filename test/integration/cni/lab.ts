@@ -56,7 +56,7 @@ function newestMtime(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (entry.name.endsWith('.ts') || entry.name.endsWith('.mjs')) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
@@ -76,9 +76,8 @@ export async function moorBridgePath(): Promise<string> {
     pluginPath = dist;
     return dist;
   }
-  const { build } = await import('esbuild');
-  const out = await build({ bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, write: false, logLevel: 'warning', entryPoints: [join(REPO, 'cni', 'main.ts')] });
-  const code = `#!/usr/bin/env -S -u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS ${process.execPath}\n${out.outputFiles[0]!.text}`;
+  const { bundleMoorBridge } = (await import(join(REPO, 'cni', 'bundle.mjs'))) as { bundleMoorBridge: () => Promise<string> };
+  const code = await bundleMoorBridge();
   const dir = join(tmpdir(), `mbt-build-${createHash('sha256').update(code).digest('hex').slice(0, 16)}`);
   const target = join(dir, 'moor-bridge');
   if (!existsSync(target)) {
