@@ -10,6 +10,8 @@ import { buildKubeconfig, defaultSans, ensurePki, serverUrl, writeKubeconfig } f
 import { openStore } from './store/index.ts';
 import { createNodeProxy } from './apiserver/node-proxy.ts';
 import type { Store } from './store/types.ts';
+import { startControlPlane } from './controllers/manager.ts';
+import { controlPlaneConfigFromEnv, type ControlPlaneConfig } from './controllers/config.ts';
 
 export interface ServerConfig {
   readonly dataDir: string;
@@ -24,6 +26,8 @@ export interface ServerConfig {
   readonly bookmarkIntervalMs?: number;
   /** Store compaction period (history kept for watches); undefined = the store's default, 0 = never. */
   readonly compactIntervalMs?: number;
+  /** Scheduler and controllers (controlplane/controllers/config.ts); undefined = from MOOR_CONTROLPLANE_ARGS or defaults. */
+  readonly controlPlane?: ControlPlaneConfig;
 }
 
 export interface RunningServer {
@@ -72,12 +76,15 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const adminKubeconfig = join(config.dataDir, 'admin.kubeconfig');
   writeKubeconfig(adminKubeconfig, buildKubeconfig({ server: url, caPem: readFileSync(pki.caCert, 'utf8'), token: adminToken, user: 'admin' }));
   log.info({ url, dataDir: config.dataDir, store: config.datastoreEndpoint === '' ? 'sqlite' : 'etcd', kubeconfig: adminKubeconfig }, 'server listening');
+  // Wiring hook (scheduler and controllers): clients of this server over HTTPS with the admin token.
+  const controlPlane = startControlPlane({ clientConfig: { server: url, caPem: readFileSync(pki.caCert, 'utf8'), token: adminToken }, log, config: config.controlPlane ?? controlPlaneConfigFromEnv(process.env) });
   let stopped = false;
   return {
     api, store, url, port: bound.port, adminKubeconfig,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await controlPlane.stop();
       await api.close();
       await store.close();
       log.info('server stopped');
