@@ -10,6 +10,9 @@ bash scripts/install-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# tap compiles its plugin set into node_modules: rebuild it from package.json's "tap" section
+# (which drops tap's ts-node plugin in favour of tsx).
+npx tap build >/dev/null
 npm run --silent build
 npm run --silent typecheck
 
