@@ -484,8 +484,8 @@ export class ApiServer {
       if (sub === 'binding' && t.verb === 'create') return this.#bind(ctx, info, t.namespace!, name, body);
       if (sub === 'eviction' && t.verb === 'create') {
         const b = isObj(body) ? body : {};
-        const out = await this.registry.delete(info, t.namespace, name, this.#deleteOptions(b.deleteOptions, new URLSearchParams()));
-        void out;
+        // No disruption budgets: every eviction is allowed and becomes a graceful delete.
+        await this.registry.delete(info, t.namespace, name, this.#deleteOptions(b.deleteOptions, new URLSearchParams()));
         this.#sendJson(ctx, 201, { ...buildSuccessStatus(), code: 201 });
         return;
       }
