@@ -13,7 +13,7 @@ import { CniError } from './errors.ts';
 import type { IpamAddress, IpamResult } from './ipam/builtin.ts';
 import type { Ipam } from './ipam/ipam.ts';
 import type { CniLogger } from './log.ts';
-import { attachmentAlias, bridgeMac, hostVethName, parseAttachmentAlias, randomMac } from './names.ts';
+import { attachmentAlias, bridgeMac, hostVethName, isUnicastMac, parseAttachmentAlias, randomMac } from './names.ts';
 import {
   type IpLinkJson, type IpOp, type IpOpResult, type IpRouteJson, type IpRunner, firstIpFailure, formatIpOp, ipFailureError,
 } from './net/ip.ts';
@@ -196,6 +196,10 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     if (outcome.status === 'fulfilled') undo.push('remove masquerade', () => deps.firewall.removeMasq(attachment, families(targets), targets));
     else throw outcome.reason;
   };
+  const requestedMac = conf.mac ?? inv.args.get('MAC');
+  if (requestedMac !== undefined && !isUnicastMac(requestedMac)) {
+    throw new CniError('invalidEnvironment', `read CNI_ARGS: MAC=${JSON.stringify(requestedMac)} is not a unicast MAC address`);
+  }
   try {
     // step 1
     const lease = await ipam.add();
@@ -203,7 +207,6 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     lap('reserve addresses');
     // step 2
     const random = deps.random ?? Math.random;
-    const requestedMac = conf.mac ?? inv.args.get('MAC');
     plan = planBridgeAdd({ conf, inv, ipam: lease, hostMac: randomMac(random), containerMac: requestedMac ?? randomMac(random) });
     log.info({ hostVeth: plan.hostVeth, ips: plan.ips.map((i) => i.address), bridge: conf.bridge, masq: plan.masq.length > 0 }, 'add plan');
     // The masquerade rules need only the addresses: their transaction runs alongside steps 3-6.

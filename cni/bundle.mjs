@@ -45,9 +45,9 @@ script.runInThisContext()(exports, require, module, __filename, __dirname);
 `;
 
 /** Bundle cni/main.ts; returns the executable's text. */
-export async function bundleMoorBridge({ nodePath = process.execPath } = {}) {
+export async function bundleMoorBridge({ nodePath = process.execPath, minify = true } = {}) {
   const out = await build({
-    bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, write: false, logLevel: 'warning',
+    bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify, write: false, logLevel: 'warning',
     entryPoints: [join(here, 'main.ts')],
   });
   const bundle = out.outputFiles[0].text;

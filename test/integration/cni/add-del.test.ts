@@ -3,6 +3,9 @@
 // and goes with DEL, CHECK passes after ADD and fails once the address is removed, DEL is idempotent
 // and leaves nothing when the netns is already gone or no prevResult is given.
 import t from 'tap';
+import { spawn } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { waitFor } from '../../../common/wait.ts';
 import { Lab, isRoot, moorConfig } from './lab.ts';
 
 const skip = isRoot() ? false : 'needs root';
@@ -197,4 +200,25 @@ t.test('an existing bridge with another address: error unless forceAddress', { s
   t.not(bad.code, 0);
   t.match(String(bad.json?.msg), /not a bridge/, bad.stdout);
   t.same(lab.reservations(notBridge.name as string), [], 'nothing reserved');
+});
+
+t.test('a netns given as /proc/<pid>/ns/net (not a named one) works through nsenter', { skip }, async (t) => {
+  const lab = await Lab.create();
+  t.teardown(() => lab.cleanup());
+  const p = lab.podNs();
+  const holder = spawn('nsenter', [`--net=${p.path}`, '--', 'sleep', '300'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await new Promise((r) => holder.once('spawn', r));
+  const netns = `/proc/${holder.pid}/ns/net`;
+  // nsenter has switched once the process's netns differs from ours
+  await waitFor(() => readlinkSync(netns) !== readlinkSync('/proc/self/ns/net'), { timeoutMs: 5000, what: 'the holder to enter the pod netns' });
+  const conf = moorConfig(lab, {}, '10.217.0.0/24');
+  const add = await lab.invoke({ command: 'ADD', config: conf, containerId: 'procns', netns, ifName: 'eth0' });
+  t.equal(add.code, 0, add.stdout);
+  t.ok(lab.pod(p, ['ip', '-o', 'addr', 'show', 'dev', 'eth0']).stdout.includes('10.217.0.2/24'), 'configured inside the right netns');
+  const check = await lab.invoke({ command: 'CHECK', config: { ...conf, prevResult: add.json }, containerId: 'procns', netns, ifName: 'eth0' });
+  t.equal(check.code, 0, check.stdout);
+  const del = await lab.invoke({ command: 'DEL', config: { ...conf, prevResult: add.json }, containerId: 'procns', netns, ifName: 'eth0' });
+  t.equal(del.code, 0, del.stdout);
+  t.same(lab.hostVeths(), []);
 });

@@ -49,6 +49,7 @@ t.test('bad input: right code, named value, nothing left behind', { skip }, asyn
     { name: 'GC without valid-attachments', code: 7, msg: /valid-attachments/, command: 'GC', config: { ...base, cniVersion: '1.1.0' } },
     { name: 'unknown IPAM plugin', code: 7, msg: /no-such-ipam/, config: { ...base, ipam: { type: 'no-such-ipam' } } },
     { name: 'requested IP outside the ranges', code: 7, msg: /10\.99\.0\.7/, env: { CNI_ARGS: 'IP=10.99.0.7' } },
+    { name: 'multicast MAC in CNI_ARGS', code: 4, msg: /MAC="01:00:5e:00:00:01"/, env: { CNI_ARGS: 'IgnoreUnknown=1;MAC=01:00:5e:00:00:01' } },
   ];
 
   for (const c of cases) {
