@@ -10,6 +10,7 @@ import type { Family } from '../addr.ts';
 import { CniError } from '../errors.ts';
 import type { CniLogger } from '../log.ts';
 import { sha256Hex } from '../hash.ts';
+import { attachmentAlias, parseAttachmentAlias } from '../names.ts';
 import { runCommand } from './exec.ts';
 
 export interface AttachmentId {
@@ -27,7 +28,6 @@ export interface MasqTarget {
   readonly subnet: string;
 }
 
-const COMMENT_PREFIX = 'moor-bridge';
 const MULTICAST: Record<Family, string> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
 
 export function masqChainName(id: AttachmentId): string {
@@ -35,14 +35,13 @@ export function masqChainName(id: AttachmentId): string {
   return `MOOR-${sha256Hex(`${id.network}\n${id.containerId}\n${id.ifName}`).slice(0, 22).toUpperCase()}`;
 }
 
+/** The rule comment: the attachment, in the same form as the host veth's alias. */
 export function masqComment(id: AttachmentId): string {
-  return `${COMMENT_PREFIX} net=${id.network} id=${id.containerId} if=${id.ifName}`;
+  return attachmentAlias(id.network, id.containerId, id.ifName);
 }
 
 export function parseMasqComment(comment: string): AttachmentId | undefined {
-  const m = /^moor-bridge net=(\S+) id=(\S+) if=(\S+)$/.exec(comment);
-  if (m === null) return undefined;
-  return { network: m[1]!, containerId: m[2]!, ifName: m[3]! };
+  return parseAttachmentAlias(comment);
 }
 
 /** The restore script creating the chain and jumps for one family (pure). */
