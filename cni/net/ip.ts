@@ -112,7 +112,7 @@ function isShow(op: IpOp): boolean {
 
 export function classifyIpError(message: string): IpFailureKind {
   if (/File exists|already exists|already assigned/i.test(message)) return 'exists';
-  if (/Cannot find device|No such device|does not exist|Cannot assign requested address|No such process/i.test(message)) return 'notFound';
+  if (/Cannot find device|No such device|does not exist|not found|Cannot assign requested address|No such process/i.test(message)) return 'notFound';
   return 'other';
 }
 

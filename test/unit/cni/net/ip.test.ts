@@ -36,6 +36,7 @@ t.test('per-line results from -force batch output', async (t) => {
   t.same((r[5]!.json as { ifalias: string }[])[0]!.ifalias, 'a [x]', 'JSON documents assigned past a failed show');
   t.equal(classifyIpError('RTNETLINK answers: Operation not permitted'), 'other');
   t.equal(classifyIpError('Device "x" does not exist.'), 'notFound');
+  t.equal(classifyIpError('Error: ipv4: Address not found.'), 'notFound');
 });
 
 t.test('ip inside a netns', async (t) => {
