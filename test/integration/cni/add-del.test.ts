@@ -60,6 +60,7 @@ t.test('ADD, CHECK and DEL for each spec version', { skip }, async (t) => {
       t.ok(rules.some((r) => r.startsWith('-A POSTROUTING') && r.includes(`-s ${ipA}/32`)), 'POSTROUTING jump for a');
       t.ok(rules.some((r) => r.includes('-j MASQUERADE')), 'MASQUERADE rule for a');
       t.same(lab.readReservation(conf.name as string, ipA), `ctr-a-${version}\r\neth0`, 'host-local reservation file');
+      t.equal(lab.host(['cat', '/proc/sys/net/ipv4/ip_forward']).trim(), '1', 'isGateway turned IP forwarding on');
 
       // CHECK (0.4.0 and later)
       const withPrev = { ...conf, prevResult: addA.json };
@@ -111,7 +112,7 @@ t.test('ADD without ipMasq leaves the nat table alone; without ipam it is L2 onl
   const add = await lab.invoke({ command: 'ADD', config: conf, containerId: 'nomasq', netns: p.path, ifName: 'eth0' });
   t.equal(add.code, 0, add.stdout);
   t.same(lab.natRules(), [], 'no masquerade rules');
-  const l2conf = moorConfig(lab, { name: `mbt-${lab.id}-l2`, bridge: lab.name('mbl2'), ipam: undefined, isGateway: false, isDefaultGateway: false });
+  const l2conf = moorConfig(lab, { name: `mbt-${lab.id}-l2`, bridge: lab.name('mbl2'), ipam: undefined, isGateway: false, isDefaultGateway: false, promiscMode: true });
   const q = lab.podNs();
   const l2 = await lab.invoke({ command: 'ADD', config: l2conf, containerId: 'l2only', netns: q.path, ifName: 'net1' });
   t.equal(l2.code, 0, l2.stdout);
@@ -119,6 +120,10 @@ t.test('ADD without ipMasq leaves the nat table alone; without ipam it is L2 onl
   const link = JSON.parse(lab.pod(q, ['ip', '-j', 'addr', 'show', 'dev', 'net1']).stdout) as { flags: string[]; addr_info: { family: string }[] }[];
   t.ok(link[0]!.flags.includes('UP'), 'interface is up');
   t.same(link[0]!.addr_info.filter((a) => a.family === 'inet'), [], 'and has no IPv4 address');
+  const l2bridge = JSON.parse(lab.host(['ip', '-j', '-d', 'link', 'show', 'dev', l2conf.bridge as string])) as { promiscuity: number }[];
+  t.ok(l2bridge[0]!.promiscuity > 0, 'promiscMode: the bridge is promiscuous');
+  const l2check = await lab.invoke({ command: 'CHECK', config: { ...l2conf, prevResult: l2.json }, containerId: 'l2only', netns: q.path, ifName: 'net1' });
+  t.equal(l2check.code, 0, `CHECK of an L2-only attachment: ${l2check.stdout}`);
   for (const [c, cfg, ns, ifName] of [['nomasq', conf, p, 'eth0'], ['l2only', l2conf, q, 'net1']] as const) {
     const del = await lab.invoke({ command: 'DEL', config: cfg, containerId: c, netns: ns.path, ifName });
     t.equal(del.code, 0, del.stdout);
