@@ -24,7 +24,8 @@ import {
   REASON_RS_UPDATED, REASON_TIMED_OUT, removeDeploymentCondition, replicasAnnotationsNeedUpdate, REVISION_ANNOTATION, revisionOf,
   setDeploymentCondition, setNewReplicaSetAnnotations, setReplicasAnnotations, specReplicas, statusEqual, sumSpecReplicas,
 } from './deployment-util.ts';
-import { buildStatusMergePatch, controllerRefOf, getCondition, newControllerRef, parseTimestamp } from './util.ts';
+import { ADOPT_DELAY_MS } from './replicaset.ts';
+import { buildStatusMergePatch, controllerRefOf, getCondition, newControllerRef, parseTimestamp, ReleaseTracker } from './util.ts';
 
 export const DEPLOYMENT_CONTROLLER = 'deployment-controller';
 
@@ -55,6 +56,7 @@ export class DeploymentController {
   readonly #deployments: Informer<Deployment>;
   readonly #rs: Informer<ReplicaSet>;
   readonly #pods: Informer<Pod>;
+  readonly #released = new ReleaseTracker({ delayMs: ADOPT_DELAY_MS });
   readonly queue: WorkQueue;
 
   constructor(opts: DeploymentControllerOptions) {
@@ -74,7 +76,12 @@ export class DeploymentController {
     });
     this.#rs.addHandler({
       onAdd: (rs) => this.#onReplicaSet(rs),
-      onUpdate: (old, rs) => { if (old !== rs) { this.#onReplicaSet(rs); if (controllerRefOf(old)?.uid !== controllerRefOf(rs)?.uid) this.#onReplicaSet(old); } },
+      onUpdate: (old, rs) => {
+        if (old === rs) return;
+        this.#released.observe(old, rs);
+        this.#onReplicaSet(rs);
+        if (controllerRefOf(old)?.uid !== controllerRefOf(rs)?.uid) this.#onReplicaSet(old);
+      },
       onDelete: (rs) => this.#onReplicaSet(rs),
     });
     this.#pods.addHandler({ onDelete: (p) => this.#onPodDeleted(p) });
@@ -118,32 +125,43 @@ export class DeploymentController {
       }
       return undefined;
     }
-    const rsList = await this.#claimReplicaSets(d);
+    const { owned: rsList, adoptLaterMs } = await this.#claimReplicaSets(d);
+    // ReplicaSets just taken from us by someone else: we may be on our way out (see ReleaseTracker);
+    // ReplicaSets we may adopt shortly: a new one now could be a duplicate.
+    const lostWait = this.#released.ownerWaitMs(String(d.metadata.uid)) ?? adoptLaterMs;
+    if (lostWait !== undefined) return { requeueAfterMs: lostWait };
+    const result = (): ReconcileResult => (s.requeueAfterMs === undefined ? undefined : { requeueAfterMs: s.requeueAfterMs });
     if (d.metadata.deletionTimestamp !== undefined) {
       await this.#syncStatusOnly(s, rsList);
-      return undefined;
+      return result();
     }
     await this.#checkPausedConditions(s);
     if (d.spec.paused === true) {
       await this.#syncScale(s, rsList);
-      return undefined;
+      return result();
     }
     const probe = await this.#getAllReplicaSets(s, rsList, false);
     if (isScalingEvent(d, [...probe.oldRss, probe.newRs])) {
       await this.#syncScale(s, rsList);
-      return undefined;
+      return result();
     }
     if (d.spec.strategy?.type === 'Recreate') await this.#rolloutRecreate(s, rsList);
     else await this.#rolloutRolling(s, rsList);
-    return s.requeueAfterMs === undefined ? undefined : { requeueAfterMs: s.requeueAfterMs };
+    return result();
   }
 
   // ---- ReplicaSets of a deployment ----
 
-  /** ReplicaSets controlled by the deployment and matching its selector; adopt orphans, release strays. */
-  async #claimReplicaSets(d: Deployment): Promise<ReplicaSet[]> {
+  /**
+   * ReplicaSets controlled by the deployment and matching its selector; adopt orphans, release strays.
+   * As for pods (replicaset.ts): adopt only after a live read shows the deployment is not going away,
+   * and not right after the ReplicaSet lost its owner.
+   */
+  async #claimReplicaSets(d: Deployment): Promise<{ owned: ReplicaSet[]; adoptLaterMs?: number }> {
     const out: ReplicaSet[] = [];
-    const deleting = d.metadata.deletionTimestamp !== undefined;
+    let deleting = d.metadata.deletionTimestamp !== undefined;
+    let checkedLive = false;
+    let adoptLaterMs: number | undefined;
     for (const rs of this.#rs.byIndex('namespace', d.metadata.namespace ?? '')) {
       const ref = controllerRefOf(rs);
       const matches = matchesSelector(d.spec.selector, rs.metadata.labels);
@@ -151,14 +169,26 @@ export class DeploymentController {
         if (ref.uid !== d.metadata.uid) continue;
         if (matches) { out.push(rs); continue; }
         if (deleting) continue;
+        this.#released.noteOwnRelease(String(rs.metadata.uid));
         await this.#patchRs(rs, { metadata: { ownerReferences: [{ $patch: 'delete', uid: ref.uid }] } }, 'strategic');
         continue;
       }
       if (!matches || deleting || rs.metadata.deletionTimestamp !== undefined) continue;
+      const wait = this.#released.adoptionWaitMs(String(rs.metadata.uid));
+      if (wait !== undefined) {
+        adoptLaterMs = Math.min(adoptLaterMs ?? Infinity, wait);
+        continue;
+      }
+      if (!checkedLive) {
+        checkedLive = true;
+        const live = await this.#client.tryGet(DEPLOYMENTS, String(d.metadata.name), { namespace: d.metadata.namespace });
+        deleting = live === undefined || live.metadata.uid !== d.metadata.uid || live.metadata.deletionTimestamp !== undefined;
+        if (deleting) continue;
+      }
       const adopted = await this.#patchRs(rs, { metadata: { ownerReferences: [newControllerRef(d, 'apps/v1', 'Deployment')] } }, 'strategic');
       if (adopted !== undefined) out.push(adopted);
     }
-    return out;
+    return { owned: out, adoptLaterMs };
   }
 
   async #patchRs(rs: ReplicaSet, patch: unknown, type: 'merge' | 'strategic' = 'merge'): Promise<ReplicaSet | undefined> {
@@ -501,7 +531,7 @@ export class DeploymentController {
     const cond = getCondition(status.conditions, 'Progressing');
     if (hasProgressDeadline(d) && cond?.status === 'True' && cond.reason !== REASON_NEW_RS_AVAILABLE && !isDeploymentComplete(d, status)) {
       const from = parseTimestamp(cond.lastUpdateTime) ?? nowMs;
-      s.requeueAfterMs = Math.max(1000, from + (d.spec.progressDeadlineSeconds ?? 600) * 1000 - nowMs + 1000);
+      s.requeueAfterMs = Math.min(s.requeueAfterMs ?? Infinity, Math.max(1000, from + (d.spec.progressDeadlineSeconds ?? 600) * 1000 - nowMs + 1000));
     }
   }
 

@@ -4,8 +4,9 @@
 // cache says so and a live GET confirms) is deleted — Background by default, Foreground when it
 // carries that finalizer itself; one with some owners gone loses those references. An owner deleted
 // with propagationPolicy=Foreground (finalizer `foregroundDeletion`) has its dependents deleted and
-// the finalizer removed once none that block it remain. Orphan propagation is done by the API server
-// at delete time. Events are not watched (too many, rarely owned).
+// the finalizer removed once none that block it remain. Orphan propagation: the API server strips the
+// references at delete time; an owner that carries the `orphan` finalizer instead (upstream's way) has
+// them stripped here, then the finalizer removed. Events are not watched (too many, rarely owned).
 
 import type { Logger } from 'pino';
 import { silentLogger } from '../../common/log.ts';
@@ -29,6 +30,11 @@ export type OwnerState = 'solid' | 'dangling' | 'waitingForDependentsDeletion';
 
 export function isWaitingForDependents(o: KubeObject): boolean {
   return o.metadata.deletionTimestamp !== undefined && (o.metadata.finalizers ?? []).includes(FOREGROUND_FINALIZER);
+}
+
+/** Deleted with propagationPolicy=Orphan the upstream way: its dependents lose the reference, then it goes. */
+export function isOrphaning(o: KubeObject): boolean {
+  return o.metadata.deletionTimestamp !== undefined && (o.metadata.finalizers ?? []).includes(ORPHAN_FINALIZER);
 }
 
 export type GcAction =
@@ -116,6 +122,7 @@ export class GarbageCollector {
     if (uid !== '') this.#byUid.set(uid, { resource: r, obj: o });
     const refsChanged = old === undefined || JSON.stringify(old.metadata.ownerReferences ?? []) !== JSON.stringify(o.metadata.ownerReferences ?? []);
     if ((o.metadata.ownerReferences ?? []).length > 0 && refsChanged) this.queue.add(key);
+    if (isOrphaning(o)) this.queue.add(key);
     if (isWaitingForDependents(o)) {
       this.queue.add(key);
       for (const dep of this.#dependents.get(uid) ?? []) this.queue.add(dep);
@@ -159,6 +166,7 @@ export class GarbageCollector {
     if (item === undefined) return;
     const { resource, obj } = item;
     const uid = obj.metadata.uid ?? '';
+    if (isOrphaning(obj)) return this.#orphanDependents(resource, obj);
     if (isWaitingForDependents(obj)) return this.#processDeletingDependents(resource, obj);
     if (obj.metadata.deletionTimestamp !== undefined) return; // already going
     const refs = obj.metadata.ownerReferences ?? [];
@@ -207,6 +215,23 @@ export class GarbageCollector {
     const { namespace, name } = splitKey(objectKey(owner));
     const finalizers = (owner.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND_FINALIZER);
     this.#log.info({ object: `${resource.plural}/${objectKey(owner)}` }, 'dependents gone, finishing foreground deletion');
+    await this.#tolerate(this.#client.patch(resource, name, { metadata: { resourceVersion: owner.metadata.resourceVersion, finalizers: finalizers.length === 0 ? null : finalizers } }, { namespace }));
+    return undefined;
+  }
+
+  /** Orphan finalizer: strip the owner's reference from every dependent, then drop the finalizer. */
+  async #orphanDependents(resource: Resource, owner: KubeObject): Promise<ReconcileResult> {
+    const uid = owner.metadata.uid ?? '';
+    for (const depKey of [...(this.#dependents.get(uid) ?? [])]) {
+      const dep = this.#lookup(depKey);
+      if (dep === undefined) continue;
+      const left = (dep.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+      const { namespace, name } = splitKey(objectKey(dep.obj));
+      await this.#tolerate(this.#client.patch(dep.resource, name, { metadata: { resourceVersion: dep.obj.metadata.resourceVersion, ownerReferences: left.length === 0 ? null : left } }, { namespace }));
+    }
+    const { namespace, name } = splitKey(objectKey(owner));
+    const finalizers = (owner.metadata.finalizers ?? []).filter((f) => f !== ORPHAN_FINALIZER);
+    this.#log.info({ object: `${resource.plural}/${objectKey(owner)}` }, 'dependents orphaned, finishing deletion');
     await this.#tolerate(this.#client.patch(resource, name, { metadata: { resourceVersion: owner.metadata.resourceVersion, finalizers: finalizers.length === 0 ? null : finalizers } }, { namespace }));
     return undefined;
   }

@@ -15,10 +15,12 @@ import { matchesSelector } from '../client/labels.ts';
 import { objectKey, PODS, REPLICASETS } from '../client/resources.ts';
 import type { Condition, OwnerReference, Pod, ReplicaSet, ReplicaSetStatus } from '../client/types.ts';
 import { WorkQueue, type ReconcileResult } from '../client/work-queue.ts';
-import { buildStatusMergePatch, controllerRefOf, Expectations, getCondition, isPodActive, isPodAvailable, isPodReady, newControllerRef, nowTimestamp, parseTimestamp } from './util.ts';
+import { buildStatusMergePatch, controllerRefOf, Expectations, getCondition, isPodActive, isPodAvailable, isPodReady, newControllerRef, nowTimestamp, parseTimestamp, ReleaseTracker } from './util.ts';
 
 export const RS_CONTROLLER = 'replicaset-controller';
 const BURST_REPLICAS = 500;
+/** An orphan is left alone this long after losing its owner (see #claimPods). */
+export const ADOPT_DELAY_MS = 2000;
 
 // ---- pure parts ----
 
@@ -140,6 +142,7 @@ export class ReplicaSetController {
   readonly #rs: Informer<ReplicaSet>;
   readonly #pods: Informer<Pod>;
   readonly #expectations = new Expectations();
+  readonly #released = new ReleaseTracker({ delayMs: ADOPT_DELAY_MS });
   readonly queue: WorkQueue;
 
   constructor(opts: ReplicaSetControllerOptions) {
@@ -183,6 +186,7 @@ export class ReplicaSetController {
       const minReady = rs?.spec.minReadySeconds ?? 0;
       if (minReady > 0 && old !== undefined && !isPodReady(old) && isPodReady(p)) this.queue.addAfter(key, minReady * 1000 + 50);
     }
+    if (old !== undefined) this.#released.observe(old, p);
     if (old !== undefined && ref !== undefined) {
       const oldKey = this.#ownerKey(old, controllerRefOf(old));
       if (oldKey !== undefined && oldKey !== key) this.queue.add(oldKey);
@@ -201,8 +205,13 @@ export class ReplicaSetController {
       this.#expectations.forget(key);
       return;
     }
+    const { owned, adoptLaterMs } = await this.#claimPods(rs);
+    // Pods just taken from us by someone else: our owner may be on its way out (see ReleaseTracker).
+    const lostWait = this.#released.ownerWaitMs(String(rs.metadata.uid));
+    if (lostWait !== undefined) return { requeueAfterMs: lostWait };
+    // Orphans we may adopt shortly: creating pods for them now would overshoot.
+    if (adoptLaterMs !== undefined) return { requeueAfterMs: adoptLaterMs };
     const needsSync = this.#expectations.satisfied(key) && rs.metadata.deletionTimestamp === undefined;
-    const owned = await this.#claimPods(rs);
     const active = owned.filter(isPodActive);
     let createError: string | undefined;
     let manageError: unknown;
@@ -226,14 +235,20 @@ export class ReplicaSetController {
     }
     if (manageError !== undefined) throw manageError;
     const minReady = rs.spec.minReadySeconds ?? 0;
-    if (minReady > 0 && status.readyReplicas !== status.availableReplicas) return { requeueAfterMs: minReady * 1000 };
-    return undefined;
+    if (minReady > 0 && status.readyReplicas !== status.availableReplicas) return { requeueAfterMs: Math.min(minReady * 1000, adoptLaterMs ?? Infinity) };
+    return adoptLaterMs === undefined ? undefined : { requeueAfterMs: adoptLaterMs };
   }
 
-  /** Adopt matching orphans, release owned pods that no longer match; return the owned, matching pods. */
-  async #claimPods(rs: ReplicaSet): Promise<Pod[]> {
+  /**
+   * Adopt matching orphans, release owned pods that no longer match; return the owned, matching pods.
+   * Orphans are adopted only if a live read shows the ReplicaSet is not being deleted (upstream's
+   * recheck), and not within ADOPT_DELAY_MS of losing their owner (ReleaseTracker).
+   */
+  async #claimPods(rs: ReplicaSet): Promise<{ owned: Pod[]; adoptLaterMs?: number }> {
     const out: Pod[] = [];
-    const deleting = rs.metadata.deletionTimestamp !== undefined;
+    let deleting = rs.metadata.deletionTimestamp !== undefined;
+    let checkedLive = false;
+    let adoptLaterMs: number | undefined;
     for (const p of this.#pods.byIndex('namespace', rs.metadata.namespace ?? '')) {
       const ref = controllerRefOf(p);
       const matches = matchesSelector(rs.spec.selector, p.metadata.labels);
@@ -241,14 +256,26 @@ export class ReplicaSetController {
         if (ref.uid !== rs.metadata.uid) continue;
         if (matches) { out.push(p); continue; }
         if (deleting) continue;
+        this.#released.noteOwnRelease(String(p.metadata.uid));
         await this.#patchOwner(p, { metadata: { ownerReferences: [{ $patch: 'delete', uid: ref.uid }] } }, 'release');
         continue;
       }
       if (!matches || deleting || p.metadata.deletionTimestamp !== undefined || !isPodActive(p)) continue;
+      const wait = this.#released.adoptionWaitMs(String(p.metadata.uid));
+      if (wait !== undefined) {
+        adoptLaterMs = Math.min(adoptLaterMs ?? Infinity, wait);
+        continue;
+      }
+      if (!checkedLive) {
+        checkedLive = true;
+        const live = await this.#client.tryGet(REPLICASETS, String(rs.metadata.name), { namespace: rs.metadata.namespace });
+        deleting = live === undefined || live.metadata.uid !== rs.metadata.uid || live.metadata.deletionTimestamp !== undefined;
+        if (deleting) continue;
+      }
       const adopted = await this.#patchOwner(p, { metadata: { ownerReferences: [newControllerRef(rs, 'apps/v1', 'ReplicaSet')] } }, 'adopt');
       if (adopted) out.push(p);
     }
-    return out;
+    return { owned: out, adoptLaterMs };
   }
 
   async #patchOwner(p: Pod, patch: unknown, what: 'adopt' | 'release'): Promise<boolean> {

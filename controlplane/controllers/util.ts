@@ -112,3 +112,57 @@ export class Expectations {
     this.#records.delete(key);
   }
 }
+
+/**
+ * Objects that someone else just stripped of their controller reference — what the API server does,
+ * one dependent at a time, before it removes an owner deleted with propagationPolicy=Orphan. While
+ * that is under way the owner still exists and looks short of dependents; a controller that reacted
+ * at once would adopt them back or create replacements. Controllers hold off for `delayMs` after such
+ * a release. Releases the controller makes itself are announced first and not counted.
+ */
+export class ReleaseTracker {
+  readonly #released = new Map<string, { atMs: number; ownerUid: string }>();
+  readonly #own = new Set<string>();
+  readonly #now: () => number;
+  readonly delayMs: number;
+
+  constructor(opts: { delayMs?: number; now?: () => number } = {}) {
+    this.delayMs = opts.delayMs ?? 2000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** We are about to release `uid` ourselves. */
+  noteOwnRelease(uid: string): void {
+    this.#own.add(uid);
+  }
+
+  /** An update of a dependent: record it if its controller reference vanished. */
+  observe(old: KubeObject, cur: KubeObject): void {
+    const before = controllerRefOf(old);
+    if (before === undefined || controllerRefOf(cur) !== undefined) return;
+    const uid = String(cur.metadata.uid);
+    if (this.#own.delete(uid)) return;
+    this.#released.set(uid, { atMs: this.#now(), ownerUid: before.uid });
+  }
+
+  #prune(nowMs: number): void {
+    for (const [uid, r] of this.#released) if (nowMs - r.atMs > this.delayMs) this.#released.delete(uid);
+  }
+
+  /** Milliseconds to wait before adopting `uid`, or undefined when it may be adopted now. */
+  adoptionWaitMs(uid: string): number | undefined {
+    const nowMs = this.#now();
+    this.#prune(nowMs);
+    const r = this.#released.get(uid);
+    return r === undefined ? undefined : r.atMs + this.delayMs - nowMs + 10;
+  }
+
+  /** Milliseconds to wait before `ownerUid` may replace dependents it just lost, or undefined. */
+  ownerWaitMs(ownerUid: string): number | undefined {
+    const nowMs = this.#now();
+    this.#prune(nowMs);
+    let latest: number | undefined;
+    for (const r of this.#released.values()) if (r.ownerUid === ownerUid && (latest === undefined || r.atMs > latest)) latest = r.atMs;
+    return latest === undefined ? undefined : latest + this.delayMs - nowMs + 10;
+  }
+}

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildStatusMergePatch, Expectations, isPodAvailable } from '../../../../controlplane/controllers/util.ts';
+import { buildStatusMergePatch, Expectations, isPodAvailable, ReleaseTracker } from '../../../../controlplane/controllers/util.ts';
 import type { Pod } from '../../../../controlplane/client/types.ts';
 
 t.test('expectations: satisfied once every create and delete was observed, or after the TTL', async (t) => {
@@ -31,4 +31,23 @@ t.test('available = ready for minReadySeconds', async (t) => {
   t.ok(isPodAvailable(p, 0, t0));
   t.notOk(isPodAvailable(p, 10, t0 + 9000));
   t.ok(isPodAvailable(p, 10, t0 + 10_000));
+});
+
+t.test('release tracker: hold off after someone else strips a controller reference', async (t) => {
+  let now = 1000;
+  const r = new ReleaseTracker({ delayMs: 2000, now: () => now });
+  const owned = { metadata: { uid: 'p1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs1', controller: true }] } };
+  const bare = { metadata: { uid: 'p1' } };
+  r.observe(owned, owned);
+  t.equal(r.ownerWaitMs('rs1'), undefined, 'unchanged reference');
+  r.observe(owned, bare);
+  now = 1500;
+  t.equal(r.adoptionWaitMs('p1'), 1510);
+  t.equal(r.ownerWaitMs('rs1'), 1510);
+  t.equal(r.ownerWaitMs('other'), undefined);
+  now = 3100;
+  t.equal(r.adoptionWaitMs('p1'), undefined, 'expired');
+  r.noteOwnRelease('p1');
+  r.observe(owned, bare);
+  t.equal(r.ownerWaitMs('rs1'), undefined, 'our own release does not count');
 });
