@@ -30,3 +30,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 log "installed: ${missing[*]}"
+# Moor needs etcd's binary (for clusters that choose it, and the store tests), not Debian's own
+# etcd service on 127.0.0.1:2379: on a systemd host, stop the service the package just started.
+if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now etcd >/dev/null 2>&1 || true
+  log "disabled Debian's etcd.service (installed for its binary only)"
+fi
