@@ -91,7 +91,13 @@ export class ApiServer {
       return;
     }
     if (path === '/pods') {
-      sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.#o.backend.listPods() });
+      const selector = parseFieldSelector(url.searchParams.get('fieldSelector'));
+      if ('error' in selector) {
+        send(res, 400, `${selector.error}\n`);
+        return;
+      }
+      const items = this.#o.backend.listPods().filter((p) => selector.matches(p));
+      sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items });
       return;
     }
     if (path === '/manifests') {
@@ -150,6 +156,26 @@ export class ApiServer {
       res.end();
     }
   }
+}
+
+const SELECTABLE: Readonly<Record<string, (p: Pod) => string>> = {
+  'metadata.name': (p) => p.metadata.name,
+  'metadata.namespace': (p) => p.metadata.namespace,
+  'metadata.uid': (p) => p.metadata.uid,
+  'status.phase': (p) => p.status?.phase ?? '',
+};
+
+/** `fieldSelector` as the API server reads it, for the fields above: `a=b,c!=d`. */
+export function parseFieldSelector(text: string | null): { matches: (p: Pod) => boolean } | { error: string } {
+  if (text === null || text === '') return { matches: () => true };
+  const terms: { get: (p: Pod) => string; value: string; equal: boolean }[] = [];
+  for (const term of text.split(',')) {
+    const m = /^([a-zA-Z.]+)(==|=|!=)(.*)$/.exec(term);
+    const get = m === null ? undefined : SELECTABLE[m[1]];
+    if (m === null || get === undefined) return { error: `field selector ${JSON.stringify(term)}: supported fields: ${Object.keys(SELECTABLE).join(', ')}` };
+    terms.push({ get, value: m[3], equal: m[2] !== '!=' });
+  }
+  return { matches: (p) => terms.every((t) => (t.get(p) === t.value) === t.equal) };
 }
 
 /** The containerLog lookup, from a pod's observed containers; running() reads the live view. */

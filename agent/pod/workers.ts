@@ -236,7 +236,10 @@ export class PodWorkers {
     this.probes.syncPod(pod);
     const ctx = this.#o.sync;
     const log = this.#log.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, podUid: uid });
-    const seen = await this.#o.inspector.inspect(uid);
+    // A pod this agent never synced and the last relist (taken after the agent started) did not
+    // see has nothing in the runtime yet: skip the inspection on the start path.
+    const known = !fresh || this.#lastSnapshot === undefined || this.#lastSnapshot.sandboxes.has(uid) || this.#lastSnapshot.containers.has(uid);
+    const seen = known ? await this.#o.inspector.inspect(uid) : emptyObservedPod(uid);
     state.seen = seen;
     // First sync in this agent's life: let the probe workers see the (possibly adopted) containers
     // now, so that readiness carried over from the checkpoint is published before the first status.

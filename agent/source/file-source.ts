@@ -4,7 +4,7 @@
 // Each change delivers the whole set. A file or document that fails validation is reported with its
 // reasons and contributes no pod; every other pod carries on. Unchanged files are not re-parsed.
 
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../common/log.ts';
@@ -21,7 +21,7 @@ export interface FileSourceOptions {
   readonly log: Logger;
   /** Full rescan period; the kubelet's fileCheckFrequency is 20 s. */
   readonly rescanPeriodMs?: number;
-  /** Quiet time after a change event before reading; default 10 ms. */
+  /** Quiet time after a change event before reading (coalesces a burst of events); default 2 ms. */
   readonly debounceMs?: number;
 }
 
@@ -44,6 +44,8 @@ export class FileSource implements PodSource {
   #manifests: ManifestStatus[] = [];
   #missingLogged = false;
   #fileMode: boolean | undefined;
+  /** Inode of the watched directory: a directory removed and made again needs a new watch. */
+  #watchedIno: string | undefined;
 
   constructor(opts: FileSourceOptions) {
     this.#o = opts;
@@ -79,11 +81,32 @@ export class FileSource implements PodSource {
   }
 
   #ensureWatch(): void {
-    if (this.#watcher !== undefined || this.#stopped) return;
+    if (this.#stopped) return;
+    const target = this.#isFileMode() ? dirname(this.#o.path) : this.#o.path;
+    let ino: string | undefined;
+    try {
+      const st = statSync(target);
+      ino = `${st.ino}:${st.birthtimeMs}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (this.#watcher !== undefined && ino === this.#watchedIno) return;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (ino === undefined) return;
     try {
       // Watching the parent of a single file also sees it replaced by rename.
-      const target = this.#isFileMode() ? dirname(this.#o.path) : this.#o.path;
-      this.#watcher = watch(target, { persistent: false }, () => this.#changed());
+      const self = basename(target);
+      const watcher = watch(target, { persistent: false }, (_event, filename) => {
+        // The watched directory itself removed or renamed: this watch is dead; the scan makes a new one.
+        if (filename === self && this.#watcher === watcher) {
+          watcher.close();
+          this.#watcher = undefined;
+        }
+        this.#changed();
+      });
+      this.#watcher = watcher;
+      this.#watchedIno = ino;
       this.#watcher.on('error', (err) => {
         this.#o.log.warn({ path: this.#o.path, err: errorMessage(err) }, 'watch manifest path failed; relying on rescans');
         this.#watcher?.close();
@@ -100,7 +123,7 @@ export class FileSource implements PodSource {
 
   #changed(): void {
     if (this.#debounceTimer) clearTimeout(this.#debounceTimer);
-    this.#debounceTimer = setTimeout(() => void this.scan(), this.#o.debounceMs ?? 10);
+    this.#debounceTimer = setTimeout(() => void this.scan(), this.#o.debounceMs ?? 2);
   }
 
   /** Read the manifests now and deliver the set if it changed. Concurrent calls coalesce into one more scan. */
@@ -167,6 +190,7 @@ export class FileSource implements PodSource {
     let files: string[];
     try {
       files = await this.#listFiles();
+      this.#ensureWatch();
     } catch (err) {
       this.#o.log.warn({ path: this.#o.path, err: errorMessage(err) }, 'list pod manifests failed; keeping the previous set');
       return;

@@ -123,6 +123,10 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
       restartPolicy: 'Never',
       containers: [{ name: 'main', image: BB, resources: { limits: { memory: '32Mi' } }, command: ['sh', '-c', 'head -c 200m /dev/zero | tail -n 1'] }],
     })),
+    writeManifest(a.dirs, 'hostnet.yaml', podManifest('hostnet', {
+      hostNetwork: true,
+      containers: [{ name: 'main', image: BB, command: sleeper(`ip -o link | grep -c ' ${rig.bridgeName}:'`) }],
+    })),
     writeManifest(a.dirs, 'bad.yaml', podManifest('bad', { containers: [{ name: 'main' }] })),
   ]);
 
@@ -224,6 +228,13 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
     t.equal(cs(oom, 'main').state.terminated?.exitCode, 137);
   });
 
+  await t.test('a host-network pod: the node IP is its IP, it sees the node network', async (t) => {
+    const p = await waitPod(a, 'hostnet', (p) => p.status?.phase === 'Running', 'running');
+    t.equal(p.status?.podIP, '127.0.0.1', 'pod IP is the node IP (--node-ip)');
+    t.equal(p.status?.hostIP, '127.0.0.1');
+    await waitFor(async () => (await logsOf(a, 'hostnet', 'main')) === '1\n', { timeoutMs: 10_000, what: 'the rig bridge (only in the node network namespace) seen from inside' });
+  });
+
   await t.test('image pull errors: ErrImagePull, then ImagePullBackOff', async (t) => {
     const seen = new Set<string>();
     await waitPod(a, 'bad-image', (p) => {
@@ -239,7 +250,7 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
     const list = (await (await fetch(`${a.url}/pods`)).json()) as { kind: string; apiVersion: string; items: Pod[] };
     t.equal(list.kind, 'PodList');
     t.equal(list.apiVersion, 'v1');
-    t.ok(list.items.length >= 16);
+    t.ok(list.items.length >= 17);
     t.notOk(list.items.some((p) => p.metadata.name.startsWith('bad-')  && p.metadata.name !== `bad-image-${NODE}`), 'the invalid manifest runs nothing');
     const manifests = (await (await fetch(`${a.url}/manifests`)).json()) as { items: { path: string; problems: { errors: string[] }[] }[] };
     const bad = manifests.items.find((m) => m.path.endsWith('/bad.yaml'));

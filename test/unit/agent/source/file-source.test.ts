@@ -59,3 +59,21 @@ t.test('a missing directory is an empty set; it is picked up when it appears', a
   await writeFile(`${base}/later/p.yaml`, pod('p'));
   await waitFor(() => updates[updates.length - 1].pods.length === 1, { timeoutMs: 5000, what: 'pod from the new directory' });
 });
+
+t.test('a directory removed and made again is watched again', async (t) => {
+  const base = await mkdtemp(`${tmpdir()}/moor-manifests-`);
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const dir = `${base}/m`;
+  await mkdir(dir);
+  const updates: PodSourceUpdate[] = [];
+  const source = new FileSource({ path: dir, nodeName: 'n1', log: silentLogger(), rescanPeriodMs: 60_000, debounceMs: 5 });
+  t.teardown(() => source.stop());
+  await source.start((u) => updates.push(u));
+  await rm(dir, { recursive: true });
+  await mkdir(dir);
+  await waitFor(() => updates.length >= 1, { timeoutMs: 5000, what: 'rescan after the removal' });
+  // Give the removal's event time to be handled, then write into the new directory.
+  await new Promise((r) => setTimeout(r, 100));
+  await writeFile(`${dir}/p.yaml`, pod('p'));
+  await waitFor(() => updates[updates.length - 1].pods.length === 1, { timeoutMs: 5000, what: 'pod seen through the new watch (the rescan is a minute away)' });
+});
