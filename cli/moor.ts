@@ -11,6 +11,7 @@ const subcommands: Record<string, { summary: string; load: () => Promise<Subcomm
   server: { summary: 'run the API server: moor server [--data-dir DIR] ...; moor server token create --node NAME', load: async () => (await import('./server.ts')).runServer },
   agent: { summary: 'run the node agent: pods from --pod-manifest-path on containerd (moor agent --help)', load: async () => (await import('./agent.ts')).runAgent },
   cri: { summary: 'talk to a CRI runtime: moor cri version|status|images|pods|containers', load: async () => (await import('./cri.ts')).runCri },
+  'controlplane-worker': { summary: 'internal: the scheduler and controllers thread of moor server', load: async () => (await import('../controlplane/controllers/worker.ts')).runControlPlaneWorker },
 };
 
 function usage(): string {

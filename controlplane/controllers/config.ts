@@ -23,6 +23,8 @@ export interface ControlPlaneConfig {
   readonly percentageOfNodesToScore: number;
   /** Controllers re-examine every object this often (level-triggered safety net). */
   readonly resyncPeriodMs: number;
+  /** `worker`: a thread of its own when `moor server` runs from its CLI; `main`: the server's thread. */
+  readonly thread: 'worker' | 'main';
 }
 
 export const DEFAULT_CONTROL_PLANE_CONFIG: ControlPlaneConfig = Object.freeze({
@@ -37,6 +39,7 @@ export const DEFAULT_CONTROL_PLANE_CONFIG: ControlPlaneConfig = Object.freeze({
   terminatedPodGcThreshold: 12_500,
   percentageOfNodesToScore: 0,
   resyncPeriodMs: 10 * 60_000,
+  thread: 'worker',
 });
 
 export const CONTROL_PLANE_USAGE = `scheduler and controllers:
@@ -52,12 +55,13 @@ export const CONTROL_PLANE_USAGE = `scheduler and controllers:
   --node-cidr-mask-size N              size of each node's block (default 24)
   --terminated-pod-gc-threshold N      finished pods kept before the oldest are deleted (default 12500; 0 = never)
   --percentage-of-nodes-to-score N     feasible nodes to find before scoring, percent (default 0 = adaptive)
+  --controlplane-thread worker|main    run them on a thread of their own (default) or the API server's
 `;
 
 const BOOL_FLAGS = new Set(['disable-scheduler', 'disable-controller-manager']);
 const VALUE_FLAGS = new Set([
   'controllers', 'node-monitor-grace-period', 'node-monitor-period', 'node-startup-grace-period', 'enable-pod-eviction', 'cluster-cidr',
-  'node-cidr-mask-size', 'terminated-pod-gc-threshold', 'percentage-of-nodes-to-score', 'controller-resync-period',
+  'node-cidr-mask-size', 'terminated-pod-gc-threshold', 'percentage-of-nodes-to-score', 'controller-resync-period', 'controlplane-thread',
 ]);
 
 /** `40s`, `1m30s`, `500ms`, `2h` → milliseconds. */
@@ -129,6 +133,10 @@ export function parseControlPlaneArgs(argv: readonly string[], base: ControlPlan
       case 'terminated-pod-gc-threshold': c.terminatedPodGcThreshold = parseInteger(value, flag, 0, 10_000_000); break;
       case 'percentage-of-nodes-to-score': c.percentageOfNodesToScore = parseInteger(value, flag, 0, 100); break;
       case 'controller-resync-period': c.resyncPeriodMs = parseDuration(value, flag); break;
+      case 'controlplane-thread':
+        if (value !== 'worker' && value !== 'main') throw new NodeError('config-invalid', `parse --controlplane-thread: want worker or main, got ${JSON.stringify(value)}`);
+        c.thread = value;
+        break;
       default: rest.push(arg); break;
     }
   }

@@ -1,9 +1,12 @@
 // Wiring of the scheduler and controllers: one API client and one shared informer factory (each
 // resource is watched once), then every enabled part, started together. `moor server` calls
-// startControlPlane after its API server listens; they talk to it over HTTPS like any client would.
-// stop() ends loops, queues and watches, in that order.
+// startControlPlane after its API server listens; they talk to it over HTTPS like any client would,
+// on a worker thread of their own when the server runs from the moor CLI (worker.ts), else on the
+// caller's thread. stop() ends loops, queues and watches, in that order.
 
 import type { Logger } from 'pino';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { ApiClient } from '../client/client.ts';
 import { EventRecorder } from '../client/events.ts';
 import { InformerFactory } from '../client/informer.ts';
@@ -20,8 +23,11 @@ import { PodGcController } from './pod-gc.ts';
 import { ReplicaSetController, RS_CONTROLLER } from './replicaset.ts';
 
 export interface ControlPlane {
-  readonly client: ApiClient;
-  readonly informers: InformerFactory;
+  /** Where the parts run: this thread, a worker thread, or nowhere (all disabled). */
+  readonly thread: 'main' | 'worker' | 'off';
+  /** The parts, when they run on this thread. */
+  readonly client?: ApiClient;
+  readonly informers?: InformerFactory;
   readonly scheduler?: Scheduler;
   readonly replicaSets?: ReplicaSetController;
   readonly deployments?: DeploymentController;
@@ -46,6 +52,14 @@ export interface StartControlPlaneOptions {
 
 export function startControlPlane(opts: StartControlPlaneOptions): ControlPlane {
   const config = opts.config ?? DEFAULT_CONTROL_PLANE_CONFIG;
+  if (!config.scheduler && config.controllers.length === 0) {
+    return { thread: 'off', synced: async () => undefined, stop: async () => undefined };
+  }
+  const entry = moorCliEntry();
+  if (config.thread === 'worker' && entry !== undefined && opts.random === undefined) {
+    const worker = startControlPlaneWorker({ entry, clientConfig: opts.clientConfig, config, log: opts.log.child({ component: 'controlplane' }) });
+    return { thread: 'worker', synced: async () => undefined, stop: () => worker.stop() };
+  }
   const log = opts.log.child({ component: 'controlplane' });
   const client = new ApiClient(opts.clientConfig, { log: log.child({ component: 'client' }), userAgent: 'moor-controlplane', maxSockets: 64 });
   const informers = new InformerFactory({ client, log, resyncPeriodMs: config.resyncPeriodMs });
@@ -98,6 +112,7 @@ export function startControlPlane(opts: StartControlPlaneOptions): ControlPlane 
   let stopped = false;
   return {
     ...parts,
+    thread: 'main',
     client,
     informers,
     synced: () => informers.waitForSync(),
@@ -109,6 +124,70 @@ export function startControlPlane(opts: StartControlPlaneOptions): ControlPlane 
       await Promise.all(recorders.map((r) => r.stop()));
       client.close();
       log.info('scheduler and controllers stopped');
+    },
+  };
+}
+
+// ---- the worker thread (parent side; worker.ts is the other) ----
+
+export const WORKER_SUBCOMMAND = 'controlplane-worker';
+
+export interface WorkerInput {
+  readonly clientConfig: ClientConfig;
+  readonly config: ControlPlaneConfig;
+  readonly logLevel: string;
+}
+
+/** The running entry script, if it is the moor CLI (source or bundle): what a worker can run again. */
+export function moorCliEntry(argv: readonly string[] = process.argv): string | undefined {
+  const entry = argv[1];
+  return entry !== undefined && /(^|\/)(cli\/moor\.ts|moor\.mjs)$/.test(entry) ? entry : undefined;
+}
+
+export interface WorkerHandle {
+  stop(): Promise<void>;
+}
+
+/** The parent side: start the worker, restart it if it dies, stop it cleanly. */
+export function startControlPlaneWorker(opts: { entry: string; clientConfig: ClientConfig; config: ControlPlaneConfig; log: Logger }): WorkerHandle {
+  const { log } = opts;
+  const input: WorkerInput = { clientConfig: opts.clientConfig, config: opts.config, logLevel: log.level };
+  let worker: Worker | undefined;
+  let stopping = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const spawn = (): void => {
+    const w = opts.entry.endsWith('.ts')
+      // From source: the worker registers the TypeScript loader itself (preloads do not reach workers).
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(opts.entry).href)}); });`,
+        { eval: true, argv: [WORKER_SUBCOMMAND], workerData: input, execArgv: [] })
+      : new Worker(opts.entry, { argv: [WORKER_SUBCOMMAND], workerData: input, execArgv: process.execArgv });
+    worker = w;
+    w.on('message', (m: unknown) => {
+      if (m === 'started') log.info({ threadId: w.threadId }, 'scheduler and controllers thread started');
+    });
+    w.on('error', (err) => log.error({ err: err.message, stack: err.stack }, 'scheduler and controllers thread failed'));
+    w.on('exit', (code) => {
+      if (worker === w) worker = undefined;
+      if (stopping) return;
+      const delayMs = Math.min(30_000, 500 * 2 ** restarts++);
+      log.error({ code, delayMs }, 'scheduler and controllers thread exited, restarting');
+      restartTimer = setTimeout(spawn, delayMs);
+      restartTimer.unref();
+    });
+  };
+  spawn();
+  return {
+    async stop() {
+      stopping = true;
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      const w = worker;
+      if (w === undefined) return;
+      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+      w.postMessage('stop');
+      const timer = setTimeout(() => { void w.terminate(); }, 10_000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
