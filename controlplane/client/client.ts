@@ -211,27 +211,37 @@ export class ApiClient {
       for await (const line of stream.lines) text += line;
       throw errorFromResponse({ method: 'GET', path: basePath, status: stream.status, body: parseJson(text), text });
     }
+    // The server ends the watch after timeoutSeconds; if that end never arrives the connection is dead.
+    const deadline = opts.timeoutSeconds === undefined ? undefined : setTimeout(() => stream.close(), (opts.timeoutSeconds + 30) * 1000);
+    deadline?.unref();
     return {
-      close: () => stream.close(),
+      close: () => { if (deadline !== undefined) clearTimeout(deadline); stream.close(); },
       [Symbol.asyncIterator]: async function* (): AsyncGenerator<WatchEvent<T>> {
-        for await (const line of stream.lines) {
-          let ev: { type?: string; object?: unknown };
-          try {
-            ev = JSON.parse(line) as { type?: string; object?: unknown };
-          } catch (err) {
-            stream.close();
-            throw new ApiClientError({ kind: 'other', status: 200, message: `watch ${basePath}: undecodable event: ${(err as Error).message}`, cause: err });
-          }
-          if (ev.type === 'ERROR') {
-            stream.close();
-            throw errorFromWatchStatus(basePath, ev.object);
-          }
-          if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED' || ev.type === 'BOOKMARK') {
-            yield { type: ev.type, object: ev.object as T };
-          }
+        try {
+          yield* events();
+        } finally {
+          if (deadline !== undefined) clearTimeout(deadline);
         }
       },
     };
+    async function* events(): AsyncGenerator<WatchEvent<T>> {
+      for await (const line of stream.lines) {
+        let ev: { type?: string; object?: unknown };
+        try {
+          ev = JSON.parse(line) as { type?: string; object?: unknown };
+        } catch (err) {
+          stream.close();
+          throw new ApiClientError({ kind: 'other', status: 200, message: `watch ${basePath}: undecodable event: ${(err as Error).message}`, cause: err });
+        }
+        if (ev.type === 'ERROR') {
+          stream.close();
+          throw errorFromWatchStatus(basePath, ev.object);
+        }
+        if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED' || ev.type === 'BOOKMARK') {
+          yield { type: ev.type, object: ev.object as T };
+        }
+      }
+    }
   }
 
   close(): void {

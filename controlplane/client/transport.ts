@@ -177,6 +177,8 @@ export class HttpsTransport implements Transport {
         resolve({ status: res.statusCode ?? 0, headers: res.headers, lines: lines(), close });
       });
       this.#open.add(r);
+      // A peer that vanished without a FIN (a node losing its network) is found by keepalive probes.
+      r.on('socket', (socket) => socket.setKeepAlive(true, 15_000));
       r.on('error', (err) => {
         this.#open.delete(r);
         reject(new ApiClientError({ kind: 'unavailable', status: 0, message: `${req.method.toLowerCase()} ${req.path}: ${err.message}`, cause: err }));

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../../../../common/wait.ts';
+import { PODS } from '../../../../controlplane/client/resources.ts';
 import { ServerProcess } from '../apiserver/harness.ts';
 import { FakeNodes, Kubectl } from './fake-nodes.ts';
 
@@ -152,9 +153,67 @@ t.test('deployment lifecycle with kubectl', { skip: hasKubectl ? undefined : 'ne
     t.ok(items.every((p) => p.metadata.ownerReferences[0].name === firstRs));
   });
 
+  await t.test('pause holds a change back; resume rolls it out; rollout restart makes a new replica set', async (t) => {
+    t.equal((await kubectl.run(['rollout', 'pause', 'deploy/web'])).out.trim(), 'deployment.apps/web paused');
+    await kubectl.run(['set', 'image', 'deploy/web', 'httpd=busybox:1.35']);
+    await waitFor(async () => (await kubectl.json(['get', 'deploy', 'web'])).status.conditions?.some((c: any) => c.reason === 'DeploymentPaused'), { timeoutMs: 10_000, what: 'DeploymentPaused condition' });
+    t.equal((await replicaSets()).length, 2, 'no replica set while paused');
+    await kubectl.run(['rollout', 'resume', 'deploy/web']);
+    t.equal(await rolloutStatus(), 'deployment "web" successfully rolled out');
+    t.ok((await settled(3)).every((p) => p.spec.containers[0].image === 'busybox:1.35'));
+    t.equal((await kubectl.run(['rollout', 'restart', 'deploy/web'])).out.trim(), 'deployment.apps/web restarted');
+    t.equal(await rolloutStatus(), 'deployment "web" successfully rolled out');
+    const rss = await replicaSets();
+    t.equal(rss.length, 4);
+    t.equal(rss.filter((r: any) => r.spec.replicas > 0).length, 1, 'one active replica set');
+  });
+
   await t.test('delete the deployment: replica sets and pods go', async (t) => {
     t.equal((await kubectl.run(['delete', 'deploy', 'web', '--timeout=30s'], { timeoutMs: 40_000 })).out.trim(), 'deployment.apps "web" deleted');
     await waitFor(async () => (await replicaSets()).length === 0 && (await pods()).length === 0, { timeoutMs: 20_000, what: 'replica sets and pods gone' });
     t.pass('garbage collected');
+  });
+
+  await t.test('Recreate: old pods are gone before new ones start; revisionHistoryLimit prunes', async (t) => {
+    const file = join(kubectl.dir, 'batch.yaml');
+    const manifest = (image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: batch}
+spec:
+  replicas: 2
+  revisionHistoryLimit: 1
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: batch}}
+  template:
+    metadata: {labels: {app: batch}}
+    spec:
+      containers: [{name: c, image: "${image}"}]
+`;
+    writeFileSync(file, manifest('busybox:1.36'));
+    await kubectl.run(['apply', '-f', file]);
+    await kubectl.run(['rollout', 'status', 'deployment/batch', '--timeout=30s'], { timeoutMs: 40_000 });
+    // Watch the pods while the template changes: no moment with old and new pods both alive.
+    const client = nodes.client;
+    const w = await client.watch(PODS, { namespace: 'default', labelSelector: 'app=batch' });
+    const alive = new Map<string, string>();
+    let overlap = false;
+    const watching = (async () => {
+      for await (const ev of w) {
+        const name = String(ev.object.metadata.name);
+        if (ev.type === 'DELETED') alive.delete(name); else alive.set(name, String(ev.object.spec.containers[0].image));
+        if (new Set(alive.values()).size > 1) overlap = true;
+      }
+    })();
+    for (const image of ['busybox:1.37', 'busybox:1.35']) {
+      writeFileSync(file, manifest(image));
+      await kubectl.run(['apply', '-f', file]);
+      await kubectl.run(['rollout', 'status', 'deployment/batch', '--timeout=30s'], { timeoutMs: 40_000 });
+    }
+    w.close();
+    await watching;
+    t.notOk(overlap, 'never old and new pods at once');
+    const rss = (await kubectl.json(['get', 'rs', '-l', 'app=batch'])).items;
+    t.equal(rss.length, 2, 'the current one plus one old (revisionHistoryLimit 1)');
+    await kubectl.run(['delete', 'deploy', 'batch', '--timeout=30s'], { timeoutMs: 40_000 });
   });
 });

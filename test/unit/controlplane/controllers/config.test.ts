@@ -1,4 +1,5 @@
 import t from 'tap';
+import { moorCliEntry } from '../../../../controlplane/controllers/manager.ts';
 import { CONTROL_PLANE_OFF, controlPlaneConfigFromEnv, DEFAULT_CONTROL_PLANE_CONFIG, parseControlPlaneArgs, parseControllerList, parseDuration } from '../../../../controlplane/controllers/config.ts';
 
 t.test('durations', async (t) => {
@@ -29,4 +30,12 @@ t.test('MOOR_CONTROLPLANE_ARGS: unset is off, empty is the defaults', async (t) 
   t.same(controlPlaneConfigFromEnv({ MOOR_CONTROLPLANE_ARGS: '' }), DEFAULT_CONTROL_PLANE_CONFIG);
   t.equal(controlPlaneConfigFromEnv({ MOOR_CONTROLPLANE_ARGS: ' --node-monitor-period=1s  --terminated-pod-gc-threshold 5 ' }).terminatedPodGcThreshold, 5);
   t.throws(() => controlPlaneConfigFromEnv({ MOOR_CONTROLPLANE_ARGS: '--bogus' }), { message: 'parse MOOR_CONTROLPLANE_ARGS: unknown arguments --bogus' });
+});
+
+t.test('the worker thread runs only from the moor CLI entry', async (t) => {
+  t.equal(moorCliEntry(['/usr/bin/node', '/opt/moor/dist/moor.mjs', 'server']), '/opt/moor/dist/moor.mjs');
+  t.equal(moorCliEntry(['/usr/bin/node', '/work/main/cli/moor.ts', 'server']), '/work/main/cli/moor.ts');
+  t.equal(moorCliEntry(['/usr/bin/node', '/work/main/test/x.test.ts']), undefined, 'embedded in a test: same thread');
+  t.equal(parseControlPlaneArgs(['--controlplane-thread=main']).config.thread, 'main');
+  t.throws(() => parseControlPlaneArgs(['--controlplane-thread=fiber']), { message: 'parse --controlplane-thread: want worker or main, got "fiber"' });
 });
