@@ -33,6 +33,7 @@ const { values } = parseArgs({
     pods: { type: 'string', default: '5000' },
     modes: { type: 'string', default: 'pure,separate,in-server,in-server-main' },
     dist: { type: 'boolean', default: false },
+    'binds-in-flight': { type: 'string', default: '64' },
     concurrency: { type: 'string', default: '32' },
   },
 });
@@ -121,7 +122,7 @@ async function runSeparate(nodes: number): Promise<Record<string, number>> {
     const loadMs = performance.now() - loadStarted;
     const informers = new InformerFactory({ client, log: silentLogger() });
     const events = new EventRecorder({ client, component: 'default-scheduler' });
-    const scheduler = new Scheduler({ client, informers, events });
+    const scheduler = new Scheduler({ client, informers, events, maxBindsInFlight: Number(values['binds-in-flight']) });
     const started = performance.now();
     informers.start();
     scheduler.start();

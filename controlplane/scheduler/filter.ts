@@ -95,18 +95,22 @@ export function hasHostPortConflict(pod: PodFacts, info: NodeInfo): boolean {
 }
 
 /** Reasons the node lacks room: "Too many pods", "Insufficient cpu", "Insufficient memory", "Insufficient <name>". */
-export function insufficientResources(pod: PodFacts, info: NodeInfo): string[] {
-  const out: string[] = [];
+export function insufficientResources(pod: PodFacts, info: NodeInfo): readonly string[] {
+  // Hot path (every pod against hundreds of nodes): no allocation unless something is short.
+  let out: string[] | undefined;
   const a = info.allocatable;
-  if (info.podCount + 1 > a.pods) out.push(REASON_TOO_MANY_PODS);
+  if (info.podCount + 1 > a.pods) (out ??= []).push(REASON_TOO_MANY_PODS);
   const r = pod.requests;
-  if (r.milliCpu > 0 && r.milliCpu > a.milliCpu - info.requested.milliCpu) out.push('Insufficient cpu');
-  if (r.memory > 0 && r.memory > a.memory - info.requested.memory) out.push('Insufficient memory');
-  for (const [name, want] of Object.entries(r.scalar)) {
-    if (want > 0 && want > (a.scalar[name] ?? 0) - (info.requested.scalar[name] ?? 0)) out.push(`Insufficient ${name}`);
+  if (r.milliCpu > 0 && r.milliCpu > a.milliCpu - info.requested.milliCpu) (out ??= []).push('Insufficient cpu');
+  if (r.memory > 0 && r.memory > a.memory - info.requested.memory) (out ??= []).push('Insufficient memory');
+  for (const name in r.scalar) {
+    const want = r.scalar[name];
+    if (want > 0 && want > (a.scalar[name] ?? 0) - (info.requested.scalar[name] ?? 0)) (out ??= []).push(`Insufficient ${name}`);
   }
-  return out;
+  return out ?? FITS;
 }
+
+const FITS: readonly string[] = Object.freeze([]);
 
 /** Why `pod` cannot run on the node; empty = it fits. */
 export function filterNode(pod: PodFacts, info: NodeInfo): readonly string[] {

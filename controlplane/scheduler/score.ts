@@ -25,16 +25,14 @@ function fraction(requested: number, allocatable: number): number {
 }
 
 /** NodeResourcesFit LeastAllocated: the mean over cpu and memory of the share left free after placing the pod. */
+function freeShare(requested: number, allocatable: number): number {
+  return allocatable <= 0 || requested > allocatable ? 0 : ((allocatable - requested) * MAX_NODE_SCORE) / allocatable;
+}
+
 export function leastAllocatedScore(pod: PodFacts, info: NodeInfo): number {
-  const parts: number[] = [];
-  for (const [req, alloc] of [
-    [info.nonZeroRequested.milliCpu + pod.nonZero.milliCpu, info.allocatable.milliCpu],
-    [info.nonZeroRequested.memory + pod.nonZero.memory, info.allocatable.memory],
-  ] as const) {
-    if (alloc <= 0 || req > alloc) parts.push(0);
-    else parts.push(((alloc - req) * MAX_NODE_SCORE) / alloc);
-  }
-  return Math.floor((parts[0] + parts[1]) / 2);
+  const cpu = freeShare(info.nonZeroRequested.milliCpu + pod.nonZero.milliCpu, info.allocatable.milliCpu);
+  const mem = freeShare(info.nonZeroRequested.memory + pod.nonZero.memory, info.allocatable.memory);
+  return Math.floor((cpu + mem) / 2);
 }
 
 /** NodeResourcesBalancedAllocation: cpu and memory shares close to each other score high. */
@@ -52,7 +50,8 @@ function preferredTerms(pod: PodFacts): { weight: number; preference: NodeSelect
 
 /** Normalise raw counts to 0..100: `reverse` makes the smallest count best. */
 function normalize(raw: readonly number[], reverse: boolean): number[] {
-  const max = Math.max(0, ...raw);
+  let max = 0;
+  for (const v of raw) if (v > max) max = v;
   if (max === 0) return raw.map(() => (reverse ? MAX_NODE_SCORE : 0));
   return raw.map((v) => {
     const s = Math.floor((v * MAX_NODE_SCORE) / max);
@@ -64,7 +63,12 @@ function normalize(raw: readonly number[], reverse: boolean): number[] {
 export function scoreNodes(pod: PodFacts, nodes: readonly NodeInfo[], weights: ScoreWeights = DEFAULT_WEIGHTS): number[] {
   const preferred = preferredTerms(pod);
   const affinityRaw = preferred.length === 0 ? undefined : nodes.map((n) => preferred.reduce((sum, t) => sum + (matchNodeSelectorTerm(t.preference, n.node) ? t.weight : 0), 0));
-  const taintRaw = nodes.map((n) => n.taints.filter((t) => t.effect === 'PreferNoSchedule' && !isTolerated(pod.tolerations, t)).length);
+  const taintRaw = nodes.map((n) => {
+    if (n.taints.length === 0) return 0;
+    let count = 0;
+    for (const t of n.taints) if (t.effect === 'PreferNoSchedule' && !isTolerated(pod.tolerations, t)) count++;
+    return count;
+  });
   const spreadRaw = pod.ownerUid === undefined ? undefined : nodes.map((n) => n.ownerCounts.get(pod.ownerUid!) ?? 0);
   const affinity = affinityRaw === undefined ? undefined : normalize(affinityRaw, false);
   const taints = normalize(taintRaw, true);
