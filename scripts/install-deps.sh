@@ -15,6 +15,8 @@ packages=(
   openssl ca-certificates         # the control plane's CA and serving certificates
   make g++ python3                # native npm modules (better-sqlite3) build from source
   procps psmisc curl              # ps/pgrep for tests that check what they left behind
+  systemd                         # systemd-analyze verify on Moor's units (works without systemd as PID 1)
+  vagrant vagrant-libvirt         # vagrant validate on vagrant/Vagrantfile, VirtualBox and libvirt blocks (no VM is booted)
 )
 
 missing=()
