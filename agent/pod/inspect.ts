@@ -20,33 +20,52 @@ export class PodInspector {
     const selector = { labelSelector: { [LABEL_POD_UID]: podUid } };
     const [sandboxes, containers] = await Promise.all([this.#cri.listPodSandbox(selector), this.#cri.listContainers(selector)]);
     const observedSandboxes: ObservedSandbox[] = [];
-    for (const s of sandboxes) {
-      // Only the IP and network mode of ready sandboxes matter; a stopped sandbox has no IP.
-      if (s.state !== 'ready') {
-        observedSandboxes.push(buildObservedSandbox(s));
-        continue;
-      }
-      try {
-        observedSandboxes.push(buildObservedSandbox(s, await this.#cri.podSandboxStatus(s.id)));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
     const observedContainers: ObservedContainer[] = [];
-    await Promise.all(containers.map(async (c) => {
-      let status = this.#exited.get(c.id);
-      if (status === undefined) {
-        try {
-          status = await this.#cri.containerStatus(c.id);
-        } catch (err) {
-          if (isNotFound(err)) return;
-          throw err;
+    // Sandbox and container statuses in one round.
+    await Promise.all([
+      ...sandboxes.map(async (s) => {
+        // Only the IP and network mode of ready sandboxes matter; a stopped sandbox has no IP.
+        if (s.state !== 'ready') {
+          observedSandboxes.push(buildObservedSandbox(s));
+          return;
         }
-        if (status.state === 'exited') this.#exited.set(c.id, status);
-      }
-      observedContainers.push(buildObservedContainer(c.podSandboxId, status));
-    }));
+        try {
+          observedSandboxes.push(buildObservedSandbox(s, await this.#cri.podSandboxStatus(s.id)));
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      }),
+      ...containers.map(async (c) => {
+        let status = this.#exited.get(c.id);
+        if (status === undefined) {
+          try {
+            status = await this.#cri.containerStatus(c.id);
+          } catch (err) {
+            if (isNotFound(err)) return;
+            throw err;
+          }
+          if (status.state === 'exited') this.#exited.set(c.id, status);
+        }
+        observedContainers.push(buildObservedContainer(c.podSandboxId, status));
+      }),
+    ]);
     return buildObservedPod(podUid, observedSandboxes, observedContainers);
+  }
+
+  /**
+   * `seen` plus sandboxes and containers made since, read by id in one round: for a sync that only
+   * created things, this equals a full inspection without the two list calls.
+   */
+  async refresh(seen: ObservedPod, created: { sandboxIds: readonly string[]; containers: readonly { id: string; sandboxId: string }[] }): Promise<ObservedPod> {
+    const [newSandboxes, newContainers] = await Promise.all([Promise.all(created.sandboxIds.map(async (id) => {
+      const st = await this.#cri.podSandboxStatus(id);
+      return buildObservedSandbox(st, st);
+    })), Promise.all(created.containers.map(async (c) => {
+      const st = await this.#cri.containerStatus(c.id);
+      if (st.state === 'exited') this.#exited.set(c.id, st);
+      return buildObservedContainer(c.sandboxId, st);
+    }))]);
+    return buildObservedPod(seen.uid, [...seen.sandboxes, ...newSandboxes], [...seen.containers, ...newContainers]);
   }
 
   /** Drop cached statuses of containers that are gone. */

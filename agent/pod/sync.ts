@@ -81,6 +81,8 @@ export interface ApplyInput {
   readonly actions: PodActions;
   /** Why containers wait, by name: updated in place (set on failures and backoff, cleared on start). */
   readonly reasons: Map<string, WaitingReason>;
+  /** Filled in with what this sync created, so the caller can read just those back. */
+  readonly created?: { sandboxIds: string[]; containers: { id: string; sandboxId: string }[] };
 }
 
 function step(action: StepAction, target: string, extra: { error?: unknown; message?: string } = {}): StepResult {
@@ -353,6 +355,7 @@ async function startContainer(ctx: SyncContext, input: ApplyInput, c: Container,
     }
   }
   steps.push(step('create-container', c.name, { message: `${containerId.slice(0, 12)} restart ${restartCount}` }));
+  input.created?.containers.push({ id: containerId, sandboxId: t.sandboxId });
   try {
     await ctx.cri.startContainer(containerId);
   } catch (err) {
@@ -416,6 +419,7 @@ export async function applyPodActions(ctx: SyncContext, input: ApplyInput): Prom
   if (actions.createSandbox) {
     const created = await createSandbox(ctx, pod, actions.sandboxAttempt, steps);
     if (created === undefined) return steps;
+    input.created?.sandboxIds.push(created.sandboxId);
     target = { sandboxId: created.sandboxId, sandboxConfig: created.config, podIp: created.podIp, volumePaths: new Map() };
   } else if (actions.sandboxId !== undefined) {
     const s = seen.sandboxes.find((x) => x.id === actions.sandboxId)!;

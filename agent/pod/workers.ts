@@ -53,6 +53,15 @@ interface Rejection {
   readonly status: PodStatus;
 }
 
+/** Pods from the source are reused while their file is unchanged: compute their JSON once. */
+const specJsonCache = new WeakMap<Pod, string>();
+
+function specJsonOf(pod: Pod): string {
+  let json = specJsonCache.get(pod);
+  if (json === undefined) specJsonCache.set(pod, (json = stableJson(pod)));
+  return json;
+}
+
 function isTerminalPhase(phase: string | undefined): boolean {
   return phase === 'Succeeded' || phase === 'Failed';
 }
@@ -110,7 +119,7 @@ export class PodWorkers {
     }
     const changed: string[] = [];
     for (const [uid, pod] of next) {
-      const json = stableJson(pod);
+      const json = specJsonOf(pod);
       if (this.#specJson.get(uid) !== json) changed.push(uid);
       this.#specJson.set(uid, json);
     }
@@ -260,11 +269,14 @@ export class PodWorkers {
     });
     if (!isNoop(actions)) {
       log.info(describeActions(actions), 'sync pod');
-      const steps = await applyPodActions(ctx, { pod, seen, actions, reasons: state.reasons });
+      const created = { sandboxIds: [] as string[], containers: [] as { id: string; sandboxId: string }[] };
+      const steps = await applyPodActions(ctx, { pod, seen, actions, reasons: state.reasons, created });
       this.#logSteps(log, steps);
       if (actions.terminal) state.terminal = actions.terminal;
       this.#o.inspector.forget(actions.removeContainers);
-      state.seen = await this.#o.inspector.inspect(uid);
+      // A sync that only created things (the start path) reads back just those; anything else relists.
+      const onlyCreated = !actions.killPod && actions.kill.length === 0 && actions.removeContainers.length === 0 && actions.removeSandboxes.length === 0 && !hasErrors(steps);
+      state.seen = onlyCreated ? await this.#o.inspector.refresh(seen, created) : await this.#o.inspector.inspect(uid);
     } else if (actions.backoff.length > 0) {
       // Still waiting: keep the CrashLoopBackOff reason fresh.
       await applyPodActions(ctx, { pod, seen, actions, reasons: state.reasons });
