@@ -162,3 +162,15 @@ export function controlPlaneConfigFromEnv(env: NodeJS.ProcessEnv): ControlPlaneC
   if (rest.length > 0) throw new NodeError('config-invalid', `parse MOOR_CONTROLPLANE_ARGS: unknown arguments ${rest.join(' ')}`);
   return config;
 }
+
+/**
+ * For `moor server`'s own flag parser: the control plane's flags from MOOR_CONTROLPLANE_ARGS, then
+ * from argv (argv wins), over the defaults — everything on. Returns the other arguments untouched.
+ */
+export function resolveControlPlaneArgs(argv: readonly string[], env: NodeJS.ProcessEnv): { config: ControlPlaneConfig; rest: string[] } {
+  const fromEnv = (env.MOOR_CONTROLPLANE_ARGS ?? '').trim();
+  const envArgs = fromEnv === '' ? [] : fromEnv.split(/\s+/);
+  const base = parseControlPlaneArgs(envArgs);
+  if (base.rest.length > 0) throw new NodeError('config-invalid', `parse MOOR_CONTROLPLANE_ARGS: unknown arguments ${base.rest.join(' ')}`);
+  return parseControlPlaneArgs(argv, base.config);
+}

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { moorCliEntry } from '../../../../controlplane/controllers/manager.ts';
-import { CONTROL_PLANE_OFF, controlPlaneConfigFromEnv, DEFAULT_CONTROL_PLANE_CONFIG, parseControlPlaneArgs, parseControllerList, parseDuration } from '../../../../controlplane/controllers/config.ts';
+import { CONTROL_PLANE_OFF, controlPlaneConfigFromEnv, DEFAULT_CONTROL_PLANE_CONFIG, parseControlPlaneArgs, parseControllerList, parseDuration, resolveControlPlaneArgs } from '../../../../controlplane/controllers/config.ts';
 
 t.test('durations', async (t) => {
   const cases: [string, number][] = [['40s', 40_000], ['1m30s', 90_000], ['500ms', 500], ['2h', 7_200_000], ['0', 0], ['1.5s', 1500]];
@@ -38,4 +38,13 @@ t.test('the worker thread runs only from the moor CLI entry', async (t) => {
   t.equal(moorCliEntry(['/usr/bin/node', '/work/main/test/x.test.ts']), undefined, 'embedded in a test: same thread');
   t.equal(parseControlPlaneArgs(['--controlplane-thread=main']).config.thread, 'main');
   t.throws(() => parseControlPlaneArgs(['--controlplane-thread=fiber']), { message: 'parse --controlplane-thread: want worker or main, got "fiber"' });
+});
+
+t.test('resolveControlPlaneArgs: on by default, environment first, argv wins', async (t) => {
+  const none = resolveControlPlaneArgs(['--data-dir', '/x'], {});
+  t.same(none.rest, ['--data-dir', '/x']);
+  t.same(none.config, DEFAULT_CONTROL_PLANE_CONFIG);
+  const both = resolveControlPlaneArgs(['--node-monitor-grace-period=10s'], { MOOR_CONTROLPLANE_ARGS: '--node-monitor-grace-period=3s --disable-scheduler' });
+  t.match(both.config, { nodeMonitorGracePeriodMs: 10_000, scheduler: false });
+  t.throws(() => resolveControlPlaneArgs([], { MOOR_CONTROLPLANE_ARGS: '--data-dir /x' }), { message: 'parse MOOR_CONTROLPLANE_ARGS: unknown arguments --data-dir /x' });
 });
