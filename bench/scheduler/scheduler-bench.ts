@@ -113,7 +113,7 @@ async function countBound(client: ApiClient): Promise<number> {
 
 /** The Scheduler class here, the server there. */
 async function runSeparate(nodes: number): Promise<Record<string, number>> {
-  const srv = new ServerProcess({ useDist, env: { MOOR_LOG_LEVEL: 'error' } });
+  const srv = new ServerProcess({ useDist, env: { MOOR_LOG_LEVEL: 'error', MOOR_CONTROLPLANE_ARGS: '--disable-scheduler --disable-controller-manager' } });
   await srv.start();
   const client = new ApiClient({ server: `https://127.0.0.1:${srv.port}`, caPem: srv.ca, token: srv.adminToken }, { maxSockets: 64 });
   try {
@@ -150,7 +150,7 @@ async function runSeparate(nodes: number): Promise<Record<string, number>> {
 
 /** `moor server` with its own scheduler, restarted over pods created while it had none. */
 async function runInServer(nodes: number, thread: 'worker' | 'main'): Promise<Record<string, number>> {
-  const srv = new ServerProcess({ useDist, env: { MOOR_LOG_LEVEL: 'error' } });
+  const srv = new ServerProcess({ useDist, env: { MOOR_LOG_LEVEL: 'error', MOOR_CONTROLPLANE_ARGS: '--disable-scheduler --disable-controller-manager' } });
   await srv.start();
   let client = new ApiClient({ server: `https://127.0.0.1:${srv.port}`, caPem: srv.ca, token: srv.adminToken }, { maxSockets: 64 });
   try {
