@@ -266,15 +266,22 @@ stage=$work/lib
 mkdir -p "$stage/node_modules"
 cp -a "$dist" "$stage/dist"
 cp "$src/package.json" "$src/README.md" "$stage/"
-# production dependencies only: what `npm ls --omit=dev` lists (nested ones come with their parent)
-mapfile -t prod < <(cd "$src" && { npm ls --omit=dev --all --parseable 2>/dev/null || true; } | sed -n "s|^$src/node_modules/||p" | grep -v '/node_modules/' | LC_ALL=C sort -u)
-for dep in $(node -e 'for (const d of Object.keys(require(process.argv[1]).dependencies ?? {})) console.log(d)' "$src/package.json"); do
-  printf '%s\n' "${prod[@]}" | grep -qx "$dep" || die "install: npm dependency $dep is not installed in $src/node_modules (run: npm ci)"
-done
-for dep in "${prod[@]}"; do
-  mkdir -p "$stage/node_modules/$(dirname "$dep")"
-  cp -a "$src/node_modules/$dep" "$stage/node_modules/$dep"
-done
+# production dependencies only: the lockfile's packages not marked dev, as installed (a package's own
+# node_modules comes with it)
+prod_list=$("$node_bin" -e '
+  const [src] = process.argv.slice(1);
+  const fs = require("node:fs");
+  const lock = JSON.parse(fs.readFileSync(src + "/package-lock.json", "utf8"));
+  const wanted = Object.keys(require(src + "/package.json").dependencies ?? {});
+  const prod = Object.entries(lock.packages ?? {})
+    .filter(([path, p]) => /^node_modules\/(@[^/]+\/)?[^/@][^/]*$/.test(path) && !p.dev && !p.devOptional && !p.link)
+    .map(([path]) => path.slice("node_modules/".length))
+    .filter((name) => fs.existsSync(src + "/node_modules/" + name + "/package.json"));
+  for (const d of wanted) if (!prod.includes(d)) { console.error(`install: npm dependency ${d} is not installed in ${src}/node_modules (run: npm ci)`); process.exit(1); }
+  console.log(prod.sort().join("\n"));
+' "$src") || die "install: cannot list the production npm packages of $src"
+mapfile -t prod <<< "$prod_list"
+(cd "$src/node_modules" && cp -a --parents "${prod[@]}" "$stage/node_modules/")
 # better-sqlite3 keeps its sources and build intermediates next to the addon; only the addon runs
 if [ -d "$stage/node_modules/better-sqlite3/build/Release" ]; then
   rm -rf "$stage/node_modules/better-sqlite3/deps" "$stage/node_modules/better-sqlite3/src"
@@ -369,7 +376,7 @@ if [ -n "$kubeconfig" ]; then
   put_file "$kubeconfig" "$agent_kubeconfig" 600 c
   # an agent.env written before the join lacks the flag: add it to MOOR_AGENT_ARGS="..."
   env_file=$(R "$etc/agent.env")
-  if ! grep -q -- '--kubeconfig' "$env_file"; then
+  if ! grep -q '^MOOR_AGENT_ARGS=.*--kubeconfig' "$env_file"; then
     grep -q '^MOOR_AGENT_ARGS="[^"]*"$' "$env_file" || die "install: cannot add --kubeconfig $agent_kubeconfig to $etc/agent.env (no MOOR_AGENT_ARGS=\"...\" line): add it by hand"
     sed "s|^MOOR_AGENT_ARGS=\"\\([^\"]*\\)\"\$|MOOR_AGENT_ARGS=\"\\1 --kubeconfig $agent_kubeconfig\"|" "$env_file" > "$work/agent.env.joined"
     put_file "$work/agent.env.joined" "$etc/agent.env" 644 c
