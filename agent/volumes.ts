@@ -68,10 +68,21 @@ export class VolumeManager {
     return paths;
   }
 
-  /** Write the managed hosts file atomically. */
+  /** Write the managed hosts file (atomically when it exists: containers may be reading it). */
   async writeHostsFile(podUid: string, content: string): Promise<string> {
     const path = this.hostsFilePath(podUid);
-    await mkdir(this.podDir(podUid), { recursive: true });
+    try {
+      await writeFile(path, content, { mode: 0o644, flag: 'wx' });
+      return path;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        await mkdir(this.podDir(podUid), { recursive: true });
+        await writeFile(path, content, { mode: 0o644, flag: 'wx' });
+        return path;
+      }
+      if (code !== 'EEXIST') throw err;
+    }
     await writeFile(`${path}.tmp`, content, { mode: 0o644 });
     await rename(`${path}.tmp`, path);
     return path;

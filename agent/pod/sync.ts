@@ -224,15 +224,14 @@ interface SandboxReady {
  */
 async function createSandbox(ctx: SyncContext, pod: Pod, attempt: number, steps: StepResult[]): Promise<SandboxReady | undefined> {
   const uid = pod.metadata.uid;
+  const config = sandboxConfigFor(ctx, pod, attempt);
   try {
-    await ctx.volumes.ensurePodVolumes(pod);
+    await Promise.all([ctx.volumes.ensurePodVolumes(pod), mkdir(config.logDirectory!, { recursive: true, mode: 0o755 })]);
     steps.push(step('prepare-volumes', uid));
   } catch (err) {
     steps.push(step('prepare-volumes', uid, { error: err }));
     return undefined;
   }
-  const config = sandboxConfigFor(ctx, pod, attempt);
-  await mkdir(config.logDirectory!, { recursive: true, mode: 0o755 });
   let sandboxId: string;
   try {
     sandboxId = await ctx.cri.runPodSandbox(config);
@@ -304,6 +303,14 @@ async function ensureImage(ctx: SyncContext, pod: Pod, c: Container, reasons: Ma
   }
 }
 
+/** An image check started ahead of the container that needs it, with its own steps. */
+type ImageCheck = Promise<{ ok: boolean; steps: StepResult[] }>;
+
+function checkImage(ctx: SyncContext, pod: Pod, c: Container, reasons: Map<string, WaitingReason>): ImageCheck {
+  const steps: StepResult[] = [];
+  return ensureImage(ctx, pod, c, reasons, steps).then((ok) => ({ ok, steps }));
+}
+
 interface StartTarget {
   readonly sandboxId: string;
   readonly sandboxConfig: PodSandboxConfig;
@@ -317,10 +324,12 @@ interface StartTarget {
  * CreateContainer, StartContainer, then the PostStart hook; a failing hook kills the container
  * (reason post-start-failed) and the restart policy decides what comes next.
  */
-async function startContainer(ctx: SyncContext, input: ApplyInput, c: Container, init: boolean, t: StartTarget): Promise<StepResult[]> {
+async function startContainer(ctx: SyncContext, input: ApplyInput, c: Container, init: boolean, t: StartTarget, image: ImageCheck): Promise<StepResult[]> {
   const { pod, seen, reasons } = input;
   const steps: StepResult[] = [];
-  if (!(await ensureImage(ctx, pod, c, reasons, steps))) return steps;
+  const { ok, steps: imageSteps } = await image;
+  steps.push(...imageSteps);
+  if (!ok) return steps;
 
   const latest = latestContainer(seen, c.name);
   if (latest?.state === 'exited') ctx.crashBackoff.next(crashLoopKey(pod.metadata.uid, c.name, computeContainerHash(c)), ctx.now());
@@ -384,6 +393,10 @@ async function startContainer(ctx: SyncContext, input: ApplyInput, c: Container,
   return steps;
 }
 
+function volumePathsOf(ctx: SyncContext, pod: Pod): Map<string, string> {
+  return new Map((pod.spec.volumes ?? []).map((v) => [v.name, ctx.volumes.volumePath(pod.metadata.uid, v)]));
+}
+
 async function fileExists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
@@ -402,6 +415,12 @@ export async function applyPodActions(ctx: SyncContext, input: ApplyInput): Prom
   const { pod, seen, actions, reasons } = input;
   const steps: StepResult[] = [];
   const podIp = seen.sandboxes.find((s) => s.state === 'ready')?.ip ?? '';
+
+  // Image checks (and pulls) of the containers to start run alongside steps 1-5.
+  const toStart: { c: Container; init: boolean }[] = actions.nextInit !== undefined
+    ? [{ c: pod.spec.initContainers![actions.nextInit], init: true }]
+    : actions.start.map((i) => ({ c: pod.spec.containers[i], init: false }));
+  const images = new Map(toStart.map(({ c }) => [c.name, checkImage(ctx, pod, c, reasons)]));
 
   // step 1: kill the pod
   if (actions.killPod) steps.push(...(await killPod(ctx, { pod, seen })));
@@ -439,29 +458,28 @@ export async function applyPodActions(ctx: SyncContext, input: ApplyInput): Prom
   }
 
   if (target === undefined || (actions.nextInit === undefined && actions.start.length === 0)) return steps;
-  // Volumes are ensured before every batch of starts (idempotent): an adopted pod's tmpfs or
-  // hostPath may have gone while the agent was away.
-  try {
-    const volumePaths = await ctx.volumes.ensurePodVolumes(pod);
-    let hostsFile: string | undefined;
-    if (!pod.spec.hostNetwork) {
-      hostsFile = ctx.volumes.hostsFilePath(pod.metadata.uid);
-      if (!(await fileExists(hostsFile))) await ctx.volumes.writeHostsFile(pod.metadata.uid, buildHostsFile({ podIp: target.podIp, hostname: target.sandboxConfig.hostname || pod.metadata.name, namespace: pod.metadata.namespace }));
+  // Volumes are ensured before every batch of starts in an existing sandbox (idempotent): an
+  // adopted pod's tmpfs or hostPath may have gone while the agent was away. A sandbox made in
+  // this sync has them already.
+  if (actions.createSandbox) {
+    target = { ...target, volumePaths: volumePathsOf(ctx, pod), ...(pod.spec.hostNetwork ? {} : { hostsFile: ctx.volumes.hostsFilePath(pod.metadata.uid) }) };
+  } else {
+    try {
+      const volumePaths = await ctx.volumes.ensurePodVolumes(pod);
+      let hostsFile: string | undefined;
+      if (!pod.spec.hostNetwork) {
+        hostsFile = ctx.volumes.hostsFilePath(pod.metadata.uid);
+        if (!(await fileExists(hostsFile))) await ctx.volumes.writeHostsFile(pod.metadata.uid, buildHostsFile({ podIp: target.podIp, hostname: target.sandboxConfig.hostname || pod.metadata.name, namespace: pod.metadata.namespace }));
+      }
+      target = { ...target, volumePaths, ...(hostsFile !== undefined ? { hostsFile } : {}) };
+    } catch (err) {
+      steps.push(step('prepare-volumes', pod.metadata.uid, { error: err }));
+      return steps;
     }
-    target = { ...target, volumePaths, ...(hostsFile !== undefined ? { hostsFile } : {}) };
-  } catch (err) {
-    steps.push(step('prepare-volumes', pod.metadata.uid, { error: err }));
-    return steps;
   }
 
-  // step 6: the next init container
-  if (actions.nextInit !== undefined) {
-    steps.push(...(await startContainer(ctx, input, pod.spec.initContainers![actions.nextInit], true, target)));
-    return steps;
-  }
-
-  // step 7: regular containers
-  for (const index of actions.start) steps.push(...(await startContainer(ctx, input, pod.spec.containers[index], false, target)));
+  // step 6: the next init container, or step 7: the regular containers, in spec order
+  for (const { c, init } of toStart) steps.push(...(await startContainer(ctx, input, c, init, target, images.get(c.name)!)));
   return steps;
 }
 

@@ -82,6 +82,7 @@ export class PodWorkers {
   #lastSnapshot: RuntimeSnapshot | undefined;
   /** Statuses read back from the checkpoints at start, until each pod's first sync. */
   readonly #checkpoints = new Map<string, PodStatus>();
+  #checkpointsLoaded = false;
 
   constructor(opts: PodWorkersOptions) {
     this.#o = opts;
@@ -148,6 +149,7 @@ export class PodWorkers {
         this.#log.warn({ podUid: uid, err: errorMessage(err) }, 'read status checkpoint failed; starting afresh');
       }
     }
+    this.#checkpointsLoaded = true;
   }
 
   /** Every source delivered its first full set: pods nobody wants may now be terminated. */
@@ -336,7 +338,8 @@ export class PodWorkers {
     const uid = pod.metadata.uid;
     let previous = this.#checkpoints.get(uid);
     this.#checkpoints.delete(uid);
-    if (previous === undefined) {
+    // Checkpoints that existed at start were preloaded; only without that preload is the file read here.
+    if (previous === undefined && !this.#checkpointsLoaded) {
       try {
         previous = await readStatusCheckpoint(this.#o.sync.volumes.podDir(uid));
       } catch (err) {

@@ -198,14 +198,15 @@ export class FileSource implements PodSource {
     const pods: Pod[] = [];
     const manifests: ManifestStatus[] = [];
     const owners = new Map<string, string>();
-    for (const path of files) {
-      let parsed: ParsedManifest | undefined;
-      try {
-        parsed = await this.#read(path);
-      } catch (err) {
-        manifests.push({ path, pods: [], problems: [{ document: 0, errors: [`read manifest: ${errorMessage(err)}`] }] });
+    // Files are read concurrently (mostly stat calls answered from the cache), then taken in name order.
+    const reads = await Promise.all(files.map((path) => this.#read(path).then((parsed) => ({ parsed }), (err: unknown) => ({ err }))));
+    for (const [i, path] of files.entries()) {
+      const r = reads[i];
+      if ('err' in r) {
+        manifests.push({ path, pods: [], problems: [{ document: 0, errors: [`read manifest: ${errorMessage(r.err)}`] }] });
         continue;
       }
+      const parsed = r.parsed;
       if (parsed === undefined) continue;
       const problems = [...parsed.problems];
       const names: string[] = [];
