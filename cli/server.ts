@@ -5,6 +5,7 @@ import { createLogger } from '../common/log.ts';
 import { errorMessage } from '../common/errors.ts';
 import { defaultTokenFile, startServer, type ServerConfig } from '../controlplane/server.ts';
 import { createNodeToken } from '../controlplane/apiserver/tokens.ts';
+import { CONTROL_PLANE_USAGE, resolveControlPlaneArgs, type ControlPlaneConfig } from '../controlplane/controllers/config.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/moor/server';
 
@@ -21,7 +22,9 @@ flags:
   --etcd-compaction-interval D store history kept and compaction period, both stores (default 5m; 0 = never)
 
 On first start the server creates its CA, serving certificate and <data-dir>/admin.kubeconfig.
-`;
+The scheduler and controllers run by default; MOOR_CONTROLPLANE_ARGS adds their flags from the environment.
+
+${CONTROL_PLANE_USAGE}`;
 
 interface Parsed {
   readonly flags: Map<string, string[]>;
@@ -67,8 +70,11 @@ export function parseDurationMs(text: string): number | undefined {
 
 export async function runServer(argv: string[]): Promise<number> {
   let parsed: Parsed;
+  let controlPlane: { config: ControlPlaneConfig; rest: string[] };
   try {
-    parsed = parseFlags(argv, ['data-dir', 'bind-address', 'secure-port', 'datastore-endpoint', 'token-file', 'tls-san', 'node', 'etcd-compaction-interval']);
+    // The scheduler's and controllers' flags (and MOOR_CONTROLPLANE_ARGS) first; the rest are ours.
+    controlPlane = resolveControlPlaneArgs(argv, process.env);
+    parsed = parseFlags(controlPlane.rest, ['data-dir', 'bind-address', 'secure-port', 'datastore-endpoint', 'token-file', 'tls-san', 'node', 'etcd-compaction-interval']);
   } catch (err) {
     process.stderr.write(`moor server: ${errorMessage(err)}\n${USAGE}`);
     return 2;
@@ -111,6 +117,7 @@ export async function runServer(argv: string[]): Promise<number> {
     datastoreEndpoint: last(parsed, 'datastore-endpoint') ?? '',
     tokenFile: last(parsed, 'token-file'),
     tlsSans: parsed.flags.get('tls-san') ?? [],
+    controlPlane: controlPlane.config,
     bookmarkIntervalMs: process.env.MOOR_BOOKMARK_INTERVAL_MS === undefined ? undefined : Number(process.env.MOOR_BOOKMARK_INTERVAL_MS),
   };
   const log = createLogger({ name: 'moor-server' });

@@ -63,7 +63,9 @@ export class ServerProcess {
   /** `useDist`: run the built dist/moor.mjs (as users do) instead of the sources through tsx. */
   constructor(opts: { dataDir?: string; args?: readonly string[]; env?: Record<string, string>; useDist?: boolean; nodeArgs?: readonly string[] } = {}) {
     this.#nodeArgs = opts.nodeArgs ?? [];
-    this.#env = opts.env ?? {};
+    // `moor server` runs its scheduler and controllers by default. Tests of the API server itself
+    // want nobody else changing their objects: they run it without them unless they say otherwise.
+    this.#env = { MOOR_CONTROLPLANE_ARGS: '--disable-scheduler --disable-controller-manager', ...opts.env };
     this.#useDist = opts.useDist ?? false;
     this.#ownsDir = opts.dataDir === undefined;
     this.dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'moor-apiserver-'));
