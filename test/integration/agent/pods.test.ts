@@ -108,6 +108,17 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
         lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo prestop >> /host/events; sleep 1'] } } },
       }],
     })),
+    writeManifest(a.dirs, 'http-hook.yaml', podManifest('http-hook', {
+      terminationGracePeriodSeconds: 10,
+      volumes: [{ name: 'host', hostPath: { path: hostDir, type: 'DirectoryOrCreate' } }],
+      containers: [{
+        name: 'web', image: BB, ports: [{ containerPort: 8080 }], volumeMounts: [{ name: 'host', mountPath: '/host' }],
+        // A CGI script records the PreStop GET in the host directory.
+        command: sleeper("mkdir -p /www/cgi-bin; printf '#!/bin/sh\\necho http-prestop >> /host/http-events\\necho Content-Type: text/plain\\necho\\necho ok\\n' > /www/cgi-bin/stop; chmod +x /www/cgi-bin/stop; httpd -p 8080 -h /www"),
+        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+        lifecycle: { preStop: { httpGet: { path: '/cgi-bin/stop', port: 8080 } } },
+      }],
+    })),
     writeManifest(a.dirs, 'stubborn.yaml', podManifest('stubborn', {
       terminationGracePeriodSeconds: 3,
       containers: [{ name: 'main', image: BB, command: ['sleep', '3600'] }],
@@ -250,7 +261,7 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
     const list = (await (await fetch(`${a.url}/pods`)).json()) as { kind: string; apiVersion: string; items: Pod[] };
     t.equal(list.kind, 'PodList');
     t.equal(list.apiVersion, 'v1');
-    t.ok(list.items.length >= 17);
+    t.ok(list.items.length >= 18);
     t.notOk(list.items.some((p) => p.metadata.name.startsWith('bad-')  && p.metadata.name !== `bad-image-${NODE}`), 'the invalid manifest runs nothing');
     const manifests = (await (await fetch(`${a.url}/manifests`)).json()) as { items: { path: string; problems: { errors: string[] }[] }[] };
     const bad = manifests.items.find((m) => m.path.endsWith('/bad.yaml'));
@@ -287,6 +298,7 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
   await t.test('removing manifests terminates the pods: PreStop, then the stop signal within the grace period; nothing left', async (t) => {
     await waitPod(a, 'graceful', (p) => p.status?.phase === 'Running', 'graceful running');
     await waitPod(a, 'stubborn', (p) => p.status?.phase === 'Running', 'stubborn running');
+    await waitPod(a, 'http-hook', ready, 'http-hook ready');
     const shared = (await a.pods()).find((p) => p.metadata.name === `shared-${NODE}`)!;
     const started = Date.now();
     for (const f of await readdir(a.dirs.manifests)) await rm(`${a.dirs.manifests}/${f}`);
@@ -295,6 +307,7 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
     await waitFor(async () => (await cri.listPodSandbox()).length === 0 && (await cri.listContainers()).length === 0, { timeoutMs: 60_000, what: 'every sandbox and container removed' });
     const elapsed = Date.now() - started;
     t.equal(await readFile(`${hostDir}/events`, 'utf8'), 'prestop\nterm\n', 'PreStop ran, then the container got SIGTERM');
+    t.equal(await readFile(`${hostDir}/http-events`, 'utf8'), 'http-prestop\n', 'an httpGet PreStop reached the container');
     t.ok(elapsed >= 2500, `the container ignoring SIGTERM was killed after its grace period (${elapsed} ms)`);
     t.ok(elapsed < 20_000, `within the grace periods (${elapsed} ms)`);
     t.same(await a.pods(), []);
