@@ -5,6 +5,7 @@
 // Never deletes the bridge or its gateway address: they are shared by every container on the node.
 
 import { UndoStack } from '../common/undo.ts';
+import { elapsedMs, msSinceStart } from './clock.ts';
 import {
   type Family, type IpAddr, canonicalNet, formatCidr, formatIp, hostNet, networkOf, offsetIp, parseCidr, parseIp,
 } from './addr.ts';
@@ -77,6 +78,10 @@ export function planBridgeAdd(input: {
 }): AddPlan {
   const { conf, inv, ipam } = input;
   const hostVeth = hostVethName(conf.name, inv.containerId, inv.ifName);
+  // The container end is created under the host end's name (unique to the attachment) and renamed
+  // to CNI_IFNAME by the pod batch, which therefore can run right after the host batch in the same
+  // `ip` process, before anyone has looked at the host batch's outcome.
+  const peerTmp = hostVeth;
   const ips = ipam.addresses.map((a) => {
     const gw = gatewayOf(conf, a);
     return { address: `${formatIp(a.ip)}/${a.prefix}`, ...(gw === undefined ? {} : { gateway: formatIp(gw) }) };
@@ -113,7 +118,7 @@ export function planBridgeAdd(input: {
       name: hostVeth,
       mac: input.hostMac,
       ...(conf.mtu === undefined ? {} : { mtu: conf.mtu }),
-      peerName: inv.ifName,
+      peerName: peerTmp,
       peerMac: input.containerMac,
       peerNetns: inv.netnsPath,
     },
@@ -123,6 +128,9 @@ export function planBridgeAdd(input: {
   ];
 
   const containerOps: IpOp[] = [
+    // First, and the pod batch stops at a failure: nothing below touches an interface that is
+    // not the one this ADD created (a CNI_IFNAME already in the netns makes this fail with exists).
+    ...(peerTmp === inv.ifName ? [] : [{ op: 'rename', name: peerTmp, newName: inv.ifName } as const]),
     ...ips.map((ip): IpOp => ({ op: 'add-addr', dev: inv.ifName, cidr: ip.address, nodad: familyOfText(ip.address) === 6 && !conf.enableDad })),
     { op: 'set-up', name: inv.ifName },
     ...routes.map((r): IpOp => {
@@ -166,23 +174,25 @@ export function conflictingBridgeAddrs(link: IpLinkJson, wanted: readonly { fami
  * ADD. Steps:
  *  1 reserve addresses (IPAM)                                     undo: release them
  *  2 plan every change (pure)
- *  3 one host `ip -batch`: bridge, gateway address, veth pair with the container end created
- *    directly in CNI_NETNS, attach to the bridge, hairpin        undo: delete the host veth
+ *  3 the ip batches, in one `ip` process when CNI_NETNS is named: on the host the bridge, gateway
+ *    address, veth pair with the container end created directly in CNI_NETNS, attach to the
+ *    bridge, hairpin; then inside the netns the container end renamed to CNI_IFNAME (which guards
+ *    the rest), addresses, up, routes                            undo: delete the host veth
  *  4 check the bridge: a bridge, no conflicting address (forceAddress replaces it)
  *  5 forwarding and accept_ra through /proc/sys
- *  6 one `ip -batch` inside the netns (addresses, up, routes); the one iptables-restore for
- *    masquerade was started after step 2 and runs alongside 3-6   undo: remove the rules
+ *  6 the pod batch's outcome; the one iptables-restore for masquerade was started after step 2
+ *    and runs alongside 3-6                                       undo: remove the rules
  *  7 the result, merged after prevResult when chained
  */
 export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<CniResult> {
   const { conf, inv, ipam } = input;
   const log = deps.log;
   const undo = new UndoStack(log);
-  const started = performance.now();
+  const started = msSinceStart();
   const lap = (step: string): void => {
     if (log.level !== 'debug') return;
     const cpu = process.cpuUsage();
-    log.debug({ step, atMs: Math.round((performance.now() - started) * 10) / 10, cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10 }, 'add step done');
+    log.debug({ step, atMs: elapsedMs(started), cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10 }, 'add step done');
   };
   const attachment = attachmentOf(conf, inv);
   let masq: Promise<PromiseSettledResult<void>> | undefined;
@@ -218,8 +228,8 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     }
 
     // step 3
-    const host = await deps.ip.run(plan.hostOps, { log });
-    lap('host batch');
+    const { host, pod: inside } = await deps.ip.runPair(plan.hostOps, { netnsPath: inv.netnsPath, ops: plan.containerOps }, { log });
+    lap('ip batches');
     const veth = host.find((r) => r.op.op === 'add-veth');
     const hostVeth = plan.hostVeth;
     if (veth?.ok) undo.push('remove host veth', () => removeLink(deps, hostVeth, log));
@@ -250,8 +260,6 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     if (plan.bridgeAddrs.some((b) => b.family === 6)) deps.sysctl.ensure(acceptRaKey(conf.bridge), '0');
 
     // step 6
-    const inside = await deps.ip.run(plan.containerOps, { netnsPath: inv.netnsPath, log });
-    lap('pod batch');
     const insideFailure = firstIpFailure(inside);
     if (insideFailure !== undefined) throw ipFailureError(insideFailure, `in netns ${inv.netnsPath}`);
     await settleMasq();

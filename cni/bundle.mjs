@@ -2,7 +2,8 @@
 // bin directory. Used by scripts/build.mjs (dist/moor-bridge) and by the tests' private builds.
 //
 // Start-up is most of the plugin's latency (bench/cni/README.md), so the file is laid out for it:
-// - the shebang drops NODE_EXTRA_CA_CERTS (its CA file is parsed eagerly, ~40 ms) and NODE_OPTIONS;
+// - the shebang drops NODE_EXTRA_CA_CERTS (its CA file is parsed eagerly, ~40 ms) and NODE_OPTIONS,
+//   and starts Node with NODE_FLAGS (below);
 // - a small CommonJS loader (CommonJS loads faster than ESM) holds the esbuild bundle as a string
 //   and compiles it with V8's code cache when one exists: the cache, written after the first
 //   successful ADD on a machine into MOOR_CNI_CACHE_DIR (default /var/cache/moor), holds the
@@ -18,6 +19,17 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 
 export const SHEBANG_ENV = '/usr/bin/env -S -u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS';
+
+/**
+ * Node flags for a process that lives ~50 ms, measured in bench/cni/README.md:
+ * --no-rehash-snapshot keeps the hash seed baked into Node's startup snapshot instead of drawing a
+ *   random one and rehashing every string and dictionary of the snapshot with it (~2-3 ms of CPU,
+ *   a tenth of Node's start). A random seed defends long-running servers against hash flooding;
+ *   the plugin reads a few kilobytes from its runtime and from iproute2 and exits.
+ * --v8-pool-size=1: one V8 worker thread instead of one per core; the plugin never has background
+ *   work for more, and 20 plugins started at once then create 20 threads fewer.
+ */
+export const NODE_FLAGS = '--no-rehash-snapshot --v8-pool-size=1';
 
 /** The loader; __SOURCE__ and __KEY__ are replaced. Plain ES2020, runs before anything else. */
 const LOADER = `"use strict";
@@ -53,9 +65,10 @@ export async function bundleMoorBridge({ nodePath = process.execPath, minify = t
   const bundle = out.outputFiles[0].text;
   // the CommonJS wrapper, so the bundle sees require/module/exports as a module file would
   const source = `(function (exports, require, module, __filename, __dirname) {${bundle}\n})`;
-  const key = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  // V8 rejects a code cache made under other flags: the flags are part of the key
+  const key = createHash('sha256').update(NODE_FLAGS).update('\n').update(source).digest('hex').slice(0, 16);
   const loader = LOADER.replace('__SOURCE__', () => JSON.stringify(source)).replace('__KEY__', JSON.stringify(key));
-  return `#!${SHEBANG_ENV} ${nodePath}\n${loader}`;
+  return `#!${SHEBANG_ENV} ${nodePath} ${NODE_FLAGS}\n${loader}`;
 }
 
 /** Write <dir>/moor-bridge (executable) and <dir>/package.json marking the directory CommonJS. */

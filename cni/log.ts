@@ -3,9 +3,8 @@
 // Not pino itself: loading pino costs more than the whole rest of an ADD (see bench/cni/README.md),
 // and one process writes a handful of lines. Lines from concurrent plugins interleave whole (O_APPEND).
 
-import { openSync, writeSync, mkdirSync } from 'node:fs';
+import { openSync, readFileSync, writeSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { hostname } from 'node:os';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const LEVELS: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
@@ -84,6 +83,18 @@ function fileSink(path: string): Sink {
       }
     },
   };
+}
+
+/**
+ * The host name as os.hostname() gives it (the UTS namespace's), read from procfs: loading node:os
+ * only for this costs a few tenths of a millisecond at every plugin start.
+ */
+function hostname(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+  } catch {
+    return ''; // no procfs: log lines go without a host name rather than not at all
+  }
 }
 
 export function createCniLogger(opts: { file?: string; level: LogLevel; sink?: Sink }): CniLogger {

@@ -4,6 +4,7 @@
 // Kept free of heavy imports: start-up time is most of the plugin's latency (bench/cni/README.md).
 
 import { addBridge, checkBridge, delBridge, gcBridge, statusBridge, type BridgeDeps } from './bridge.ts';
+import { msSinceStart } from './clock.ts';
 import { decodeConfig, parseBridgeConf, DEFAULT_LOG_FILE, type BridgeConf } from './config.ts';
 import { CniError, formatCniError, toCniError } from './errors.ts';
 import { createIpam } from './ipam/ipam.ts';
@@ -53,8 +54,8 @@ function earlyLogger(env: PluginIo['env']): CniLogger {
 
 /** Run one plugin invocation; returns the exit status. */
 export async function runPlugin(io: PluginIo, overrides: PluginOverrides = {}): Promise<number> {
-  // performance.now() counts from the process's start: this is Node's start-up plus module loading
-  const started = performance.now();
+  // counted from the process's start: this is Node's start-up plus module loading
+  const started = msSinceStart();
   const startCpu = process.cpuUsage();
   let cniVersion: string | undefined;
   let log: CniLogger | undefined = overrides.log;
@@ -111,12 +112,12 @@ export async function runPlugin(io: PluginIo, overrides: PluginOverrides = {}): 
       }
     }
     const cpu = process.cpuUsage();
-    log.info({ durationMs: Math.round(performance.now() - started), startupMs: Math.round(started), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `${inv.command} done`);
+    log.info({ durationMs: Math.round(msSinceStart() - started), startupMs: Math.round(started), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `${inv.command} done`);
     return 0;
   } catch (err) {
     const e = toCniError(err);
     log ??= earlyLogger(io.env);
-    log.error({ code: e.cniCode, err: e.message, details: e.details || undefined, durationMs: Math.round(performance.now() - started) }, `${inv?.command ?? 'command'} failed`);
+    log.error({ code: e.cniCode, err: e.message, details: e.details || undefined, durationMs: Math.round(msSinceStart() - started) }, `${inv?.command ?? 'command'} failed`);
     io.writeStdout(formatCniError(e, cniVersion) + '\n');
     return 1;
   }

@@ -7,7 +7,7 @@
 // (Node has no flock(); host-local's lock serialises its own check-then-create, which link() makes
 // unnecessary here. The `lock` file is created for layout compatibility only.)
 
-import { accessSync, constants, linkSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, linkSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type IpAddr, formatIp, parseIp } from '../addr.ts';
 import { CniError } from '../errors.ts';
@@ -110,11 +110,11 @@ export class IpamStore {
 
   setLastReserved(rangeSetIdx: number, ip: IpAddr): void {
     const path = join(this.dir, `last_reserved_ip.${rangeSetIdx}`);
-    const tmp = `${path}.${process.pid}.tmp`;
     try {
-      // write then rename: a concurrent reader never sees a truncated file
-      writeFileSync(tmp, formatIp(ip));
-      renameSync(tmp, path);
+      // Written in place, as host-local does: the file is only where the next search starts, and
+      // a reader that catches it truncated just starts at the range's beginning. A temporary file
+      // and a rename would cost two more metadata operations on every ADD.
+      writeFileSync(path, formatIp(ip));
     } catch (err) {
       throw storeError('write', path, err);
     }

@@ -12,6 +12,7 @@
 
 import { accessSync, closeSync, constants, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { CommandError } from '../../common/errors.ts';
+import { elapsedMs, msSinceStart } from '../clock.ts';
 import type { CniLogger } from '../log.ts';
 
 export interface ExecResult {
@@ -23,6 +24,8 @@ export interface ExecResult {
 
 export interface ExecOptions {
   readonly input?: string;
+  /** Content the child can read from its fd 3 (e.g. as /dev/fd/3), for a second input. */
+  readonly extraInput?: string;
   readonly timeoutMs: number;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly log: CniLogger;
@@ -112,6 +115,13 @@ function scratchFile(): number {
   }
 }
 
+/** A scratch file holding `text`, positioned at its start. */
+function inputFile(text: string): number {
+  const fd = scratchFile();
+  if (text !== '') writeSync(fd, text, 0, 'utf8'); // pwrite: offset stays 0
+  return fd;
+}
+
 function readAll(fd: number): string {
   const size = fstatSync(fd).size;
   if (size === 0) return '';
@@ -136,6 +146,7 @@ function runFast(Ctor: ProcessCtor, argv: readonly string[], opts: ExecOptions):
       return;
     }
     const fds = [scratchFile(), scratchFile(), scratchFile()];
+    if (opts.extraInput !== undefined) fds.push(inputFile(opts.extraInput));
     const closeAll = (): void => {
       for (const fd of fds) closeSync(fd);
     };
@@ -191,8 +202,12 @@ function runFast(Ctor: ProcessCtor, argv: readonly string[], opts: ExecOptions):
 
 async function runWithChildProcess(argv: readonly string[], opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }> {
   const { spawn } = await import('node:child_process');
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? defaultEnv() });
+  const extra = opts.extraInput === undefined ? undefined : inputFile(opts.extraInput);
+  return new Promise<{ exitCode: number; stdout: string; stderr: string; timedOut: boolean }>((resolve, reject) => {
+    const stdio: ('pipe' | number)[] = ['pipe', 'pipe', 'pipe', ...(extra === undefined ? [] : [extra])];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio, env: opts.env ?? defaultEnv() });
+    // the first three are pipes (above), so these streams exist
+    const [stdin, stdout, stderr] = [child.stdin!, child.stdout!, child.stderr!];
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -200,10 +215,10 @@ async function runWithChildProcess(argv: readonly string[], opts: ExecOptions): 
       timedOut = true;
       child.kill('SIGKILL');
     }, opts.timeoutMs);
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    stdout.on('data', (d: Buffer) => out.push(d));
+    stderr.on('data', (d: Buffer) => err.push(d));
     // EPIPE when the child exits without reading stdin is not our failure; its exit status tells.
-    child.stdin.on('error', () => undefined);
+    stdin.on('error', () => undefined);
     child.on('error', (cause) => {
       clearTimeout(timer);
       reject(new CommandError({ message: `run ${argv[0]}: ${cause.message}`, argv, cause }));
@@ -212,15 +227,17 @@ async function runWithChildProcess(argv: readonly string[], opts: ExecOptions): 
       clearTimeout(timer);
       resolve({ exitCode: code ?? 128, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
     });
-    child.stdin.end(opts.input ?? '');
+    stdin.end(opts.input ?? '');
+  }).finally(() => {
+    if (extra !== undefined) closeSync(extra);
   });
 }
 
 export async function runCommand(argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
-  const started = performance.now();
+  const started = msSinceStart();
   const Ctor = fastProcess();
   const res = Ctor === null ? await runWithChildProcess(argv, opts) : await runFast(Ctor, argv, opts);
-  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  const durationMs = elapsedMs(started);
   opts.log.debug({ argv, exitCode: res.exitCode, durationMs }, 'command finished');
   if (res.timedOut) {
     throw new CommandError({ code: 'command-timeout', message: `run ${argv.join(' ')}: timed out after ${opts.timeoutMs} ms`, argv, stderr: res.stderr });

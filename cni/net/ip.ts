@@ -1,14 +1,16 @@
 // The iproute2 boundary: the only module that spells `ip` command lines. Callers describe operations
-// as data (IpOp); runIpOps() sends them all through one `ip -batch -` process (inside a netns when
+// as data (IpOp); run() sends them all through one `ip -batch -` process (inside a netns when
 // asked), with -force so every line runs and each line's outcome is reported on its own: stderr's
 // "Command failed -:N" markers tell which lines failed and with what message, mapped to
 // exists / notFound / other. Show operations print JSON (-json -details) returned in op order.
+// runPair() does a host batch and then a batch inside a pod netns, in one `ip` process when the
+// netns has a name: each process the plugin forks costs it about a millisecond of CPU.
 
 import { CommandError } from '../../common/errors.ts';
 import { CniError } from '../errors.ts';
 import type { CniLogger } from '../log.ts';
 import { runCommand } from './exec.ts';
-import { ipInNetns } from './netns.ts';
+import { ipInNetns, namedNetns } from './netns.ts';
 
 export type IpOp =
   | { readonly op: 'add-bridge'; readonly name: string; readonly mtu?: number; readonly mac?: string }
@@ -26,13 +28,16 @@ export type IpOp =
     }
   | { readonly op: 'attach'; readonly name: string; readonly master: string; readonly alias: string }
   | { readonly op: 'set-hairpin'; readonly name: string }
+  /** the link must be down, as a new veth end is */
+  | { readonly op: 'rename'; readonly name: string; readonly newName: string }
   | { readonly op: 'add-route'; readonly dst: string; readonly gw?: string; readonly dev: string }
   | { readonly op: 'del-link'; readonly name: string }
   | { readonly op: 'show-addr'; readonly dev: string }
   | { readonly op: 'show-veths' }
   | { readonly op: 'show-routes' };
 
-export type IpFailureKind = 'exists' | 'notFound' | 'other';
+/** 'skipped': not run, because an earlier operation of a batch that stops at a failure failed */
+export type IpFailureKind = 'exists' | 'notFound' | 'other' | 'skipped';
 
 export interface IpOpResult {
   readonly op: IpOp;
@@ -88,6 +93,8 @@ export function formatIpOp(op: IpOp): string {
       return `link set dev ${op.name} master ${op.master} alias ${quote(op.alias)} up`;
     case 'set-hairpin':
       return `link set dev ${op.name} type bridge_slave hairpin on`;
+    case 'rename':
+      return `link set dev ${op.name} name ${op.newName}`;
     case 'add-route':
       return `route add ${op.dst}${op.gw === undefined ? '' : ` via ${op.gw}`} dev ${op.dev}`;
     case 'del-link':
@@ -117,33 +124,88 @@ export function classifyIpError(message: string): IpFailureKind {
 }
 
 /**
- * Split batch output into per-line results (pure). stderr holds each failing line's messages
- * followed by "Command failed -:N"; stdout holds one JSON document per successful show line.
+ * The failed lines of a batch by source (`-` for stdin, the file name for `-batch FILE`): stderr
+ * holds each failing line's messages followed by "Command failed <source>:<line>".
  */
-export function parseBatchOutput(ops: readonly IpOp[], stdout: string, stderr: string): IpOpResult[] {
-  const failures = new Map<number, string>();
+function failureMarkers(stderr: string): Map<string, Map<number, string>> {
+  const bySource = new Map<string, Map<number, string>>();
   let pending: string[] = [];
-  for (const line of stderr.split('\n')) {
-    const m = /^Command failed -:(\d+)$/.exec(line.trim());
+  for (const raw of stderr.split('\n')) {
+    const line = raw.trim();
+    const m = /^Command failed (.+):(\d+)$/.exec(line);
     if (m !== null) {
-      failures.set(Number(m[1]), pending.join('; '));
+      let lines = bySource.get(m[1]!);
+      if (lines === undefined) bySource.set(m[1]!, (lines = new Map()));
+      lines.set(Number(m[2]), pending.join('; '));
       pending = [];
-    } else if (line.trim() !== '') {
-      pending.push(line.trim());
+    } else if (line !== '') {
+      pending.push(line);
     }
   }
-  const docs = splitJsonDocuments(stdout);
-  let next = 0;
-  return ops.map((op, i) => {
-    const failure = failures.get(i + 1);
-    if (failure !== undefined) return { op, ok: false, kind: classifyIpError(failure), message: failure };
-    if (isShow(op)) return { op, ok: true, json: docs[next++] ?? [] };
+  return bySource;
+}
+
+/**
+ * Per-line results from failure markers and the JSON documents of show lines (taken from `docs` in
+ * order). With `stops`, the batch ran without -force: the lines after the first failure did not run.
+ */
+function resultsOf(ops: readonly IpOp[], failures: ReadonlyMap<number, string> | undefined, docs: unknown[], stops: boolean): IpOpResult[] {
+  let stopped = false;
+  return ops.map((op, i): IpOpResult => {
+    if (stopped) return { op, ok: false, kind: 'skipped', message: 'not run: an earlier operation failed' };
+    const failure = failures?.get(i + 1);
+    if (failure !== undefined) {
+      stopped = stops;
+      return { op, ok: false, kind: classifyIpError(failure), message: failure };
+    }
+    if (isShow(op)) return { op, ok: true, json: docs.shift() ?? [] };
     return { op, ok: true };
   });
 }
 
-/** `ip -json` prints one array per show command; split the concatenation. */
+/**
+ * Split -force batch output into per-line results (pure). stderr holds each failing line's messages
+ * followed by "Command failed -:N"; stdout holds one JSON document per successful show line.
+ */
+export function parseBatchOutput(ops: readonly IpOp[], stdout: string, stderr: string): IpOpResult[] {
+  return resultsOf(ops, failureMarkers(stderr).get('-'), splitJsonDocuments(stdout), false);
+}
+
+/** Where the pod batch of a nested run reads its lines (fd 3 of the `ip` process, inherited). */
+export const NESTED_BATCH_FILE = '/dev/fd/3';
+
+/**
+ * The output of one `ip -force -batch -` whose last line, `netns exec NAME ip -batch FILE`, ran the
+ * pod batch without -force (pure). The host lines' markers name `-`, the pod lines' name FILE; a
+ * failure of the netns exec line with no pod marker means the pod batch never started (e.g. no
+ * such netns): its first operation carries that message.
+ */
+export function parseNestedOutput(hostOps: readonly IpOp[], podOps: readonly IpOp[], stdout: string, stderr: string): IpPairResult {
+  const markers = failureMarkers(stderr);
+  const docs = splitJsonDocuments(stdout);
+  const hostFailures = new Map(markers.get('-') ?? []);
+  const execFailure = hostFailures.get(hostOps.length + 1);
+  hostFailures.delete(hostOps.length + 1);
+  const host = resultsOf(hostOps, hostFailures, docs, false);
+  let podFailures = markers.get(NESTED_BATCH_FILE);
+  if (podFailures === undefined && execFailure !== undefined) podFailures = new Map([[1, execFailure || 'the pod batch did not run']]);
+  return { host, pod: resultsOf(podOps, podFailures, docs, true) };
+}
+
+/**
+ * `ip -json` prints one array per show command, each on one line (strings inside are escaped):
+ * parse line by line, and only if that fails scan for the documents' boundaries character by
+ * character (slow in the interpreter, where the plugin's short life keeps every function).
+ */
 function splitJsonDocuments(text: string): unknown[] {
+  try {
+    return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
+  } catch {
+    return scanJsonDocuments(text); // not one document per line: find the boundaries the slow way
+  }
+}
+
+function scanJsonDocuments(text: string): unknown[] {
   const out: unknown[] = [];
   let depth = 0;
   let start = -1;
@@ -177,32 +239,72 @@ export interface IpRunOptions {
   readonly timeoutMs?: number;
 }
 
+export interface IpPairResult {
+  readonly host: IpOpResult[];
+  readonly pod: IpOpResult[];
+}
+
 /** An executor of IpOps; the real one runs `ip`, tests may substitute a failing one. */
 export interface IpRunner {
   run(ops: readonly IpOp[], opts: IpRunOptions): Promise<IpOpResult[]>;
+  /**
+   * `hostOps` in this netns as run() runs them (every line), then `pod.ops` inside the netns at
+   * `pod.netnsPath`, which stop at the first one that fails: the later ones come back 'skipped', so
+   * a pod batch can guard itself with its first operation.
+   */
+  runPair(hostOps: readonly IpOp[], pod: { readonly netnsPath: string; readonly ops: readonly IpOp[] }, opts: IpRunOptions): Promise<IpPairResult>;
+}
+
+// -details for linkinfo (kind, bridge port data); note: a `link show` before an `addr show` in one
+// batch makes iproute2 6.1 print the second as a link show, so we only use addr show.
+const BATCH_FLAGS = ['-json', '-details', '-force', '-batch', '-'];
+
+function batchText(ops: readonly IpOp[]): string {
+  return ops.map(formatIpOp).join('\n') + '\n';
+}
+
+async function runIp(argv: readonly string[], input: string, opts: IpRunOptions, extraInput?: string) {
+  try {
+    return await runCommand(argv, { input, timeoutMs: opts.timeoutMs ?? 20_000, log: opts.log, ...(extraInput === undefined ? {} : { extraInput }) });
+  } catch (err) {
+    if (err instanceof CommandError && err.code === 'command-timeout') throw new CniError('commandTimeout', err.message, { cause: err });
+    throw err;
+  }
+}
+
+/** ip (or nsenter) failed before running any line: no per-line markers to go by. */
+function batchDidNotRun(netnsPath: string | undefined, res: { exitCode: number; stderr: string }): CniError {
+  const where = netnsPath === undefined ? '' : ` in netns ${netnsPath}`;
+  return new CniError('linkFailed', `run ip batch${where}: ${res.stderr.trim() || `exit status ${res.exitCode}`}`);
 }
 
 export const realIpRunner: IpRunner = {
   async run(ops, opts) {
     if (ops.length === 0) return [];
-    // -details for linkinfo (kind, bridge port data); note: a `link show` before an `addr show` in
-    // one batch makes iproute2 6.1 print the second as a link show, so we only use addr show.
-    const argv = ipInNetns(opts.netnsPath, ['-json', '-details', '-force', '-batch', '-']);
-    const input = ops.map(formatIpOp).join('\n') + '\n';
-    let res;
-    try {
-      res = await runCommand(argv, { input, timeoutMs: opts.timeoutMs ?? 20_000, log: opts.log });
-    } catch (err) {
-      if (err instanceof CommandError && err.code === 'command-timeout') throw new CniError('commandTimeout', err.message, { cause: err });
-      throw err;
-    }
+    const res = await runIp(ipInNetns(opts.netnsPath, BATCH_FLAGS), batchText(ops), opts);
     const results = parseBatchOutput(ops, res.stdout, res.stderr);
-    if (res.exitCode !== 0 && results.every((r) => r.ok)) {
-      // ip (or nsenter) failed before running any line: no per-line markers to go by.
-      const where = opts.netnsPath === undefined ? '' : ` in netns ${opts.netnsPath}`;
-      throw new CniError('linkFailed', `run ip batch${where}: ${res.stderr.trim() || `exit status ${res.exitCode}`}`);
-    }
+    if (res.exitCode !== 0 && results.every((r) => r.ok)) throw batchDidNotRun(opts.netnsPath, res);
     return results;
+  },
+
+  async runPair(hostOps, pod, opts) {
+    const name = namedNetns(pod.netnsPath);
+    if (name === undefined || opts.netnsPath !== undefined) {
+      // `ip netns exec` reaches named namespaces only: two processes, the pod's through nsenter.
+      const host = await this.run(hostOps, opts);
+      if (pod.ops.length === 0) return { host, pod: [] };
+      const res = await runIp(ipInNetns(pod.netnsPath, ['-json', '-details', '-batch', '-']), batchText(pod.ops), opts);
+      const inPod = resultsOf(pod.ops, failureMarkers(res.stderr).get('-'), splitJsonDocuments(res.stdout), true);
+      if (res.exitCode !== 0 && inPod.every((r) => r.ok)) throw batchDidNotRun(pod.netnsPath, res);
+      return { host, pod: inPod };
+    }
+    // One process: the host batch's last line forks the pod batch inside the netns, reading its
+    // lines from fd 3 (iproute2 forks for `netns exec` in batch mode and waits for it).
+    const nested = `netns exec ${name} ip -json -details -batch ${NESTED_BATCH_FILE}`;
+    const res = await runIp(['ip', ...BATCH_FLAGS], batchText(hostOps) + nested + '\n', opts, batchText(pod.ops));
+    const out = parseNestedOutput(hostOps, pod.ops, res.stdout, res.stderr);
+    if (res.exitCode !== 0 && out.host.every((r) => r.ok) && out.pod.every((r) => r.ok)) throw batchDidNotRun(undefined, res);
+    return out;
   },
 };
 
@@ -212,6 +314,7 @@ export function firstIpFailure(results: readonly IpOpResult[], tolerate: (r: IpO
 }
 
 export function ipFailureError(r: IpOpResult, where?: string): CniError {
-  const kind = r.op.op === 'add-veth' && r.kind === 'exists' ? 'interfaceExists' : 'linkFailed';
+  // a container interface of that name already exists: the veth cannot be created or renamed to it
+  const kind = (r.op.op === 'add-veth' || r.op.op === 'rename') && r.kind === 'exists' ? 'interfaceExists' : 'linkFailed';
   return new CniError(kind, `${formatIpOp(r.op)}${where === undefined ? '' : ` ${where}`}: ${r.message ?? 'failed'}`);
 }

@@ -33,9 +33,10 @@ t.test('SIGKILL during ADD, then DEL, leaves nothing', { skip }, async (t) => {
   const conf = moorConfig(lab, {}, '10.222.0.0/24');
   const network = conf.name as string;
   const points = [
-    // the pod's batch is the `ip -n <netns>` one
-    { name: 'inside the pod batch (addresses set, rules in flight)', cmd: 'ip', real: '/usr/sbin/ip', applyFirst: true, when: '[ "$1" = -n ]' },
-    { name: 'before the host batch ran (address reserved only)', cmd: 'ip', real: '/usr/sbin/ip', applyFirst: false, when: '[ "$1" != -n ]' },
+    // the host batch is `ip -json -details -force -batch -`; its last line forks the pod's batch,
+    // `ip -json -details -batch /dev/fd/3`, inside the netns (found through PATH too)
+    { name: 'inside the pod batch (addresses set, rules in flight)', cmd: 'ip', real: '/usr/sbin/ip', applyFirst: true, when: '[ "$4" = /dev/fd/3 ]' },
+    { name: 'before the host batch ran (address reserved only)', cmd: 'ip', real: '/usr/sbin/ip', applyFirst: false, when: '[ "$3" = -force ]' },
     { name: 'after the masquerade rules were applied', cmd: 'iptables-restore', real: '/usr/sbin/iptables-restore', applyFirst: true },
     { name: 'before the masquerade rules were applied', cmd: 'iptables-restore', real: '/usr/sbin/iptables-restore', applyFirst: false },
   ];

@@ -54,7 +54,8 @@ t.test('plan', async (t) => {
     { name: 'isDefaultGateway: default route via the gateway', extra: { isDefaultGateway: true }, check: (p) => t.same(p.routes, [{ dst: '192.168.0.0/16' }, { dst: '0.0.0.0/0', gw: '10.0.0.1' }]) },
     { name: 'ipMasq: one target per address with its subnet', extra: { ipMasq: true }, check: (p) => t.same(p.masq, [{ family: 4, source: '10.0.0.5/32', subnet: '10.0.0.0/24' }]) },
     { name: 'mtu and hairpin', extra: { mtu: 1400, hairpinMode: true }, check: (p) => {
-      t.match(p.hostOps.find((o) => o.op === 'add-veth'), { mtu: 1400, peerName: 'eth0', peerNetns: NETNS, peerMac: '02:00:00:00:00:0b' });
+      t.match(p.hostOps.find((o) => o.op === 'add-veth'), { mtu: 1400, peerName: p.hostVeth, peerNetns: NETNS, peerMac: '02:00:00:00:00:0b' }, 'the container end starts under the host end\'s name');
+      t.same(p.containerOps[0], { op: 'rename', name: p.hostVeth, newName: 'eth0' }, 'and the pod batch renames it first');
       t.ok(p.hostOps.some((o) => o.op === 'set-hairpin'));
     } },
   ];
