@@ -28,13 +28,18 @@ export interface Dirs {
   readonly cgroupRoot: string;
 }
 
-/** Fresh directories and a cgroup root; removed (tmpfs mounts and cgroups included) at teardown. */
-export async function makeDirs(t: Test): Promise<Dirs> {
+/**
+ * Fresh directories and a cgroup root; removed (tmpfs mounts and cgroups included) at teardown.
+ * With a rig, the rig is stopped first (stop() is idempotent), so that no container still holds
+ * a cgroup or a mount when they are removed, whatever order the teardowns run in.
+ */
+export async function makeDirs(t: Test, rig?: ContainerdRig): Promise<Dirs> {
   const base = await mkdtemp('/tmp/moor-agent-it-');
   const { mkdir } = await import('node:fs/promises');
   const dirs = { base, manifests: `${base}/manifests`, root: `${base}/root`, logs: `${base}/logs`, cgroupRoot: `/moor-it-${randomBytes(3).toString('hex')}` };
   await mkdir(dirs.manifests, { recursive: true });
   t.teardown(async () => {
+    await rig?.stop();
     await removeMountsUnder(base).catch(() => undefined);
     // MOOR_TEST_KEEP_LOGS=dir keeps the agent logs of the run for a post-mortem.
     if (process.env.MOOR_TEST_KEEP_LOGS) await cp(base, `${process.env.MOOR_TEST_KEEP_LOGS}/${base.split('/').pop()}`, { recursive: true, filter: (src) => !src.includes('/root/') && !src.includes('/logs/') }).catch(() => undefined);
@@ -118,7 +123,7 @@ export interface InProcessAgent extends PodView {
 }
 
 export async function startInProcessAgent(t: Test, rig: ContainerdRig, extra: Record<string, string> = {}): Promise<InProcessAgent> {
-  const dirs = await makeDirs(t);
+  const dirs = await makeDirs(t, rig);
   const config = buildConfig({ flags: new Map(Object.entries(flagsFor(rig, dirs, extra))) });
   const log = process.env.MOOR_TEST_AGENT_LOG ? createLogger({ name: 'agent', level: 'debug', destination: process.env.MOOR_TEST_AGENT_LOG }) : silentLogger();
   const agent = new Agent({ config, log, metrics: createAgentMetrics() });

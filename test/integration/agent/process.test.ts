@@ -42,7 +42,7 @@ async function runtimeContainers(cri: CriClient): Promise<string[]> {
 t.test('restart safety: SIGTERM leaves pods running; restart after SIGTERM and SIGKILL adopts them; containerd restart', { skip, timeout: 280_000 }, async (t) => {
   const rig = await startContainerdRig();
   t.teardown(() => rig.stop());
-  const dirs = await makeDirs(t);
+  const dirs = await makeDirs(t, rig);
   const cri = createCriClient({ endpoint: rig.endpoint, timeoutMs: 20_000 });
   t.teardown(() => cri.close());
   const flags = flagsFor(rig, dirs, { 'relist-period': '300ms' });
