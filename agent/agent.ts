@@ -202,11 +202,12 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    const started = this.#workers !== undefined;
     await this.#source?.stop();
     await this.#pleg?.stop();
     await this.#workers?.stop();
     await this.#server?.close();
     if (this.#ownsCri) this.#cri?.close();
-    this.#log.info('agent stopped; pods left running');
+    if (started) this.#log.info('agent stopped; pods left running');
   }
 }
