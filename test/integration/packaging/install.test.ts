@@ -6,7 +6,6 @@
 // namespace that binds <root>/usr/local over /usr/local for one command.
 import t from 'tap';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,7 +25,7 @@ const skip = process.getuid?.() !== 0 ? 'needs root (mount namespaces, file owne
   : !has('unshare') ? 'needs unshare (util-linux)'
   : false;
 
-/** path -> "type mode size mtime content-digest-or-link-target", for every entry below dir. */
+/** path -> "type mode size mtime inode" (files), "l target" (links), "d mode" (dirs), for every entry below dir. */
 function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (rel: string): void => {
@@ -37,7 +36,8 @@ function snapshot(dir: string): Map<string, string> {
       const mode = (st.mode & 0o7777).toString(8);
       if (e.isSymbolicLink()) out.set(r, `l ${readlinkSync(p)}`);
       else if (e.isDirectory()) { out.set(r, `d ${mode}`); walk(r); }
-      else out.set(r, `f ${mode} ${st.size} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`);
+      // a rewritten file gets a new inode (install.sh replaces by rename) or a new mtime
+      else out.set(r, `f ${mode} ${st.size} ${st.mtimeMs} ${st.ino}`);
     }
   };
   walk('');
@@ -73,8 +73,9 @@ t.test('scripts/install.sh into a temporary root', { skip }, async (t) => {
     spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${root}/usr/local /usr/local && ${script}`], { encoding: 'utf8', timeout: 60_000 });
   const at = (p: string): string => join(root, p);
 
+  const podCidr = ['--pod-cidr', '10.250.0.0/24'];
   await t.test('installs the layout an admin expects', async (t) => {
-    const r = install();
+    const r = install(...podCidr);
     t.match(r.stderr, /installed Moor in/);
     const wrapper = readFileSync(at('usr/local/bin/moor'), 'utf8');
     const nodeBin = /^exec (\/\S+) \/usr\/local\/lib\/moor\/dist\/moor\.mjs "\$@"$/m.exec(wrapper)?.[1];
@@ -91,6 +92,9 @@ t.test('scripts/install.sh into a temporary root', { skip }, async (t) => {
     if (existsSync('/usr/lib/cni/loopback')) t.equal(readlinkSync(at('opt/cni/bin/loopback')), '/usr/lib/cni/loopback');
     t.match(readFileSync(at('etc/moor/server.env'), 'utf8'), /^MOOR_SERVER_ARGS="--data-dir \/var\/lib\/moor\/server .*--secure-port 6443"$/m);
     t.match(readFileSync(at('etc/moor/agent.env'), 'utf8'), /^MOOR_AGENT_ARGS="--container-runtime-endpoint unix:\/\/\/run\/moor\/containerd\/containerd.sock /m);
+    const conflist = JSON.parse(readFileSync(at('etc/moor/cni/net.d/10-moor.conflist'), 'utf8')) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
+    t.same(conflist.plugins.map((p) => p.type), ['moor-bridge', 'portmap'], 'the node conflist for --pod-cidr');
+    t.equal(conflist.plugins[0].ipam?.ranges[0][0].subnet, '10.250.0.0/24');
     for (const u of ['moor-server', 'moor-agent', 'moor-containerd', 'moor-registry']) t.ok(existsSync(at(`etc/systemd/system/${u}.service`)), `${u}.service installed`);
     t.equal(statSync(at('var/lib/moor/server')).mode & 0o777, 0o700, 'server state is private');
     t.equal(readFileSync(at('etc/hostname'), 'utf8'), 'host\n', 'files already there are untouched');
@@ -127,7 +131,7 @@ t.test('scripts/install.sh into a temporary root', { skip }, async (t) => {
 
   await t.test('a second run changes nothing', async (t) => {
     const first = snapshot(root);
-    const r = install();
+    const r = install(...podCidr);
     t.match(r.stderr, /nothing changed/);
     t.same(diffSnapshots(first, snapshot(root)), [], 'every file, mode and mtime as before');
   });
