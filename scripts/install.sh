@@ -247,7 +247,10 @@ fi
 # step 2: the build: the given --dist, or ./dist rebuilt when missing or older than its sources
 if [ -z "$dist" ]; then
   cd "$src"
-  if [ ! -d node_modules ]; then log "installing npm packages"; npm ci --no-audit --no-fund >&2; fi
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages"
+    npm ci --no-audit --no-fund >&2
+  fi
   if [ ! -f dist/moor.mjs ] || [ -n "$(find cli agent cni controlplane common proto scripts/build.mjs -newer dist/moor.mjs -print -quit 2>/dev/null)" ]; then
     log "building dist/"
     node scripts/build.mjs >&2
@@ -325,12 +328,10 @@ fi
 ensure_dir "$etc" d
 ensure_dir "$etc/manifests" c
 cat > "$work/server.env" <<ENV
-# Flags of \`moor server\` (see: moor server --help), read by moor-server.service.
+# Flags of \`moor server\` (see: moor server --help), read by moor-server.service; the scheduler's and
+# controllers' flags (--cluster-cidr, --controllers, --node-monitor-grace-period, ...) go here too.
 # Written once by scripts/install.sh and never overwritten: edit, then systemctl restart moor-server.
 MOOR_SERVER_ARGS="--data-dir $state/server --bind-address 0.0.0.0 --secure-port 6443"
-# Scheduler and controllers: kube-controller-manager style flags (--cluster-cidr, --controllers,
-# --node-monitor-grace-period, ...); empty runs all of them with their defaults.
-MOOR_CONTROLPLANE_ARGS=""
 MOOR_LOG_LEVEL=info
 ENV
 agent_kubeconfig=$etc/agent.kubeconfig
