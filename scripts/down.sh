@@ -44,6 +44,6 @@ if [ "${1:-}" = "--purge" ]; then
   # Pod netns and rootfs mounts are gone with the pods; anything still mounted below is a bug to see.
   rm -rf "$MOOR_STATE_DIR/containerd" "$MOOR_STATE_DIR/agent" "$MOOR_STATE_DIR/cni" "$etc" "$cni_bin" "$MOOR_RUN_DIR/containerd" "$logs"
   rmdir "$MOOR_RUN_DIR" 2>/dev/null || true   # kept while it holds a registry this script did not start
-  if [ "$(readlink /usr/local/bin/moor 2>/dev/null)" = "$src/bin/moor" ]; then rm -f /usr/local/bin/moor; fi
+  if [ "${MOOR_LINK_CLI:-1}" = 1 ] && [ "$(readlink /usr/local/bin/moor 2>/dev/null)" = "$src/bin/moor" ]; then rm -f /usr/local/bin/moor; fi
   log "purged the node's state and configuration (images and registry data kept in $MOOR_STATE_DIR)"
 fi

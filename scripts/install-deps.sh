@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Moor needs from Debian 12's packages, and only what is missing: running it twice
 # changes nothing. Node.js itself is the machine's own (20.x); npm packages come from `npm ci`.
+#   install-deps.sh          what a node needs (up.sh, install.sh, the Vagrant VMs)
+#   install-deps.sh --test   that plus what only the test suite uses (scripts/test.sh)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -14,10 +16,16 @@ packages=(
   etcd-server                     # the store for clusters that outgrow one machine (and its tests)
   openssl ca-certificates         # the control plane's CA and serving certificates
   make g++ python3                # native npm modules (better-sqlite3) build from source
-  procps psmisc curl              # ps/pgrep for tests that check what they left behind
-  systemd                         # systemd-analyze verify on Moor's units (works without systemd as PID 1)
-  vagrant vagrant-libvirt         # vagrant validate on vagrant/Vagrantfile, VirtualBox and libvirt blocks (no VM is booted)
+  procps psmisc curl              # ps for the scripts' checks; curl for health checks
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(
+    systemd                       # systemd-analyze verify on Moor's units (works without systemd as PID 1)
+    vagrant vagrant-libvirt       # vagrant validate on vagrant/Vagrantfile, VirtualBox and libvirt blocks (no VM is booted)
+  )
+elif [ -n "${1:-}" ]; then
+  die "usage: install-deps.sh [--test]"
+fi
 
 missing=()
 for p in "${packages[@]}"; do

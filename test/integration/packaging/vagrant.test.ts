@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 const repo = resolve(import.meta.dirname, '../../..');
 const vagrantDir = join(repo, 'vagrant');
 const hasVagrant = spawnSync('sh', ['-c', 'command -v vagrant']).status === 0;
-const skip = hasVagrant ? false : 'needs vagrant (Debian package vagrant; scripts/install-deps.sh installs it)';
+const skip = hasVagrant ? false : 'needs vagrant (Debian package vagrant; scripts/install-deps.sh --test installs it)';
 
 interface Run { readonly code: number; readonly out: string }
 
