@@ -15,6 +15,8 @@ export interface PlegEvent {
   readonly type: PlegEventType;
   /** Container or sandbox id. */
   readonly id: string;
+  /** The new state; undefined when removed. */
+  readonly state?: ContainerState | PodSandboxState;
 }
 
 export interface RuntimeSnapshot {
@@ -54,12 +56,14 @@ export function diffSnapshots(prev: RuntimeSnapshot, next: RuntimeSnapshot): Ple
     const nc = next.containers.get(podUid) ?? new Map<string, ContainerState>();
     for (const id of new Set([...pc.keys(), ...nc.keys()])) {
       const type = containerEvent(pc.get(id), nc.get(id));
-      if (type !== undefined) events.push({ podUid, type, id });
+      const state = nc.get(id);
+      if (type !== undefined) events.push({ podUid, type, id, ...(state !== undefined ? { state } : {}) });
     }
     const ps = prev.sandboxes.get(podUid) ?? new Map<string, PodSandboxState>();
     const ns = next.sandboxes.get(podUid) ?? new Map<string, PodSandboxState>();
     for (const id of new Set([...ps.keys(), ...ns.keys()])) {
-      if (ps.get(id) !== ns.get(id)) events.push({ podUid, type: 'SandboxChanged', id });
+      const state = ns.get(id);
+      if (ps.get(id) !== state) events.push({ podUid, type: 'SandboxChanged', id, ...(state !== undefined ? { state } : {}) });
     }
   }
   return events;

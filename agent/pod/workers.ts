@@ -181,7 +181,8 @@ export class PodWorkers {
   /** Lifecycle events from a relist: sync the pods they concern, and terminate runtime pods nobody wants. */
   handleRelist(events: readonly PlegEvent[], snapshot: RuntimeSnapshot): void {
     this.#lastSnapshot = snapshot;
-    for (const uid of new Set(events.map((e) => e.podUid))) this.trigger(uid);
+    // An event that only shows what the pod's last sync already saw needs no sync of its own.
+    for (const uid of new Set(events.filter((e) => !this.#alreadySeen(e)).map((e) => e.podUid))) this.trigger(uid);
     let pods = 0;
     let containers = 0;
     for (const m of snapshot.sandboxes.values()) for (const s of m.values()) if (s === 'ready') pods++;
@@ -196,6 +197,19 @@ export class PodWorkers {
       if ((this.#retryAt.get(uid) ?? 0) > now) continue;
       this.trigger(uid);
     }
+  }
+
+  /**
+   * A container seen running, or a sandbox seen ready, by the pod's last sync (typically what it
+   * made itself). Exits, removals and anything else always sync: a container may die between the
+   * sync's last look and the relist, and nothing else would notice before the resync.
+   */
+  #alreadySeen(e: PlegEvent): boolean {
+    if (e.state !== 'running' && e.state !== 'ready') return false;
+    const seen = this.#states.get(e.podUid)?.seen;
+    if (seen === undefined) return false;
+    const known = e.type === 'SandboxChanged' ? seen.sandboxes.find((s) => s.id === e.id)?.state : seen.containers.find((c) => c.id === e.id)?.state;
+    return known === e.state;
   }
 
   /** The pods with their status, admitted ones first, then rejected ones. */
