@@ -75,13 +75,11 @@ export function planBridgeAdd(input: {
   ipam: IpamResult;
   hostMac: string;
   containerMac: string;
+  /** the host netns as iproute2's `netns` names it from inside the pod: the plugin's own PID */
+  hostNetns: string;
 }): AddPlan {
   const { conf, inv, ipam } = input;
   const hostVeth = hostVethName(conf.name, inv.containerId, inv.ifName);
-  // The container end is created under the host end's name (unique to the attachment) and renamed
-  // to CNI_IFNAME by the pod batch, which therefore can run right after the host batch in the same
-  // `ip` process, before anyone has looked at the host batch's outcome.
-  const peerTmp = hostVeth;
   const ips = ipam.addresses.map((a) => {
     const gw = gatewayOf(conf, a);
     return { address: `${formatIp(a.ip)}/${a.prefix}`, ...(gw === undefined ? {} : { gateway: formatIp(gw) }) };
@@ -113,24 +111,25 @@ export function planBridgeAdd(input: {
     { op: 'add-bridge', name: conf.bridge, ...(conf.mtu === undefined ? {} : { mtu: conf.mtu }), mac: bridgeMac(conf.bridge) },
     { op: 'set-up', name: conf.bridge, promisc: conf.promiscMode },
     ...bridgeAddrs.map((b): IpOp => ({ op: 'add-addr', dev: conf.bridge, cidr: b.cidr, nodad: b.family === 6 })),
-    {
-      op: 'add-veth',
-      name: hostVeth,
-      mac: input.hostMac,
-      ...(conf.mtu === undefined ? {} : { mtu: conf.mtu }),
-      peerName: peerTmp,
-      peerMac: input.containerMac,
-      peerNetns: inv.netnsPath,
-    },
     { op: 'attach', name: hostVeth, master: conf.bridge, alias: attachmentAlias(conf.name, inv.containerId, inv.ifName) },
     ...(conf.hairpinMode ? [{ op: 'set-hairpin', name: hostVeth } as const] : []),
     { op: 'show-addr', dev: conf.bridge },
   ];
 
   const containerOps: IpOp[] = [
-    // First, and the pod batch stops at a failure: nothing below touches an interface that is
-    // not the one this ADD created (a CNI_IFNAME already in the netns makes this fail with exists).
-    ...(peerTmp === inv.ifName ? [] : [{ op: 'rename', name: peerTmp, newName: inv.ifName } as const]),
+    // The veth pair is made from inside the pod, its host end sent to the host netns, so this batch
+    // runs first and the host batch (bridge, attach) after it, both in one `ip` process. Being first
+    // in a batch that stops at a failure, it guards the rest: a CNI_IFNAME already in the netns
+    // fails it with exists, and nothing below touches an interface this ADD did not create.
+    {
+      op: 'add-veth',
+      name: inv.ifName,
+      mac: input.containerMac,
+      ...(conf.mtu === undefined ? {} : { mtu: conf.mtu }),
+      peerName: hostVeth,
+      peerMac: input.hostMac,
+      peerNetns: input.hostNetns,
+    },
     ...ips.map((ip): IpOp => ({ op: 'add-addr', dev: inv.ifName, cidr: ip.address, nodad: familyOfText(ip.address) === 6 && !conf.enableDad })),
     { op: 'set-up', name: inv.ifName },
     ...routes.map((r): IpOp => {
@@ -174,14 +173,15 @@ export function conflictingBridgeAddrs(link: IpLinkJson, wanted: readonly { fami
  * ADD. Steps:
  *  1 reserve addresses (IPAM)                                     undo: release them
  *  2 plan every change (pure)
- *  3 the ip batches, in one `ip` process when CNI_NETNS is named: on the host the bridge, gateway
- *    address, veth pair with the container end created directly in CNI_NETNS, attach to the
- *    bridge, hairpin; then inside the netns the container end renamed to CNI_IFNAME (which guards
- *    the rest), addresses, up, routes                            undo: delete the host veth
- *  4 check the bridge: a bridge, no conflicting address (forceAddress replaces it)
+ *  3 the ip batches, in one `ip` process when CNI_NETNS is named: inside the netns the veth pair
+ *    (host end sent to the host netns; stops here if CNI_IFNAME exists), addresses, up, routes;
+ *    then on the host the bridge, gateway address, attach to the bridge, hairpin
+ *                                                                 undo: delete the host veth
+ *  4 check the outcome: the bridge is a bridge, the pod batch applied, the host batch applied,
+ *    no conflicting address on the bridge (forceAddress replaces it)
  *  5 forwarding and accept_ra through /proc/sys
- *  6 the pod batch's outcome; the one iptables-restore for masquerade was started after step 2
- *    and runs alongside 3-6                                       undo: remove the rules
+ *  6 the one iptables-restore for masquerade, started after step 2 and run alongside 3-5
+ *                                                                 undo: remove the rules
  *  7 the result, merged after prevResult when chained
  */
 export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<CniResult> {
@@ -217,9 +217,9 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     lap('reserve addresses');
     // step 2
     const random = deps.random ?? Math.random;
-    plan = planBridgeAdd({ conf, inv, ipam: lease, hostMac: randomMac(random), containerMac: requestedMac ?? randomMac(random) });
+    plan = planBridgeAdd({ conf, inv, ipam: lease, hostMac: randomMac(random), containerMac: requestedMac ?? randomMac(random), hostNetns: String(process.pid) });
     log.info({ hostVeth: plan.hostVeth, ips: plan.ips.map((i) => i.address), bridge: conf.bridge, masq: plan.masq.length > 0 }, 'add plan');
-    // The masquerade rules need only the addresses: their transaction runs alongside steps 3-6.
+    // The masquerade rules need only the addresses: their transaction runs alongside steps 3-5.
     if (plan.masq.length > 0) {
       masq = deps.firewall.ensureMasq(attachment, plan.masq).then(
         (): PromiseSettledResult<void> => ({ status: 'fulfilled', value: undefined }),
@@ -228,21 +228,23 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     }
 
     // step 3
-    const { host, pod: inside } = await deps.ip.runPair(plan.hostOps, { netnsPath: inv.netnsPath, ops: plan.containerOps }, { log });
+    const { pod, host } = await deps.ip.runPair({ netnsPath: inv.netnsPath, ops: plan.containerOps }, plan.hostOps, { log });
     lap('ip batches');
-    const veth = host.find((r) => r.op.op === 'add-veth');
+    const veth = pod.find((r) => r.op.op === 'add-veth');
     const hostVeth = plan.hostVeth;
     if (veth?.ok) undo.push('remove host veth', () => removeLink(deps, hostVeth, log));
     const added = host.filter((r) => r.op.op === 'add-addr' && r.ok).map((r) => (r.op as { cidr: string }).cidr);
-    const hostFailure = firstIpFailure(host, (r) => r.kind === 'exists' && (r.op.op === 'add-bridge' || r.op.op === 'add-addr'));
+
+    // step 4: a failed pod batch explains a failed attach on the host, so it is reported first
     const link = bridgeJson(host);
     if (link !== undefined && link.linkinfo?.info_kind !== 'bridge') {
       throw new CniError('linkFailed', `ensure bridge ${conf.bridge}: link exists and is ${link.linkinfo?.info_kind ?? 'a plain device'}, not a bridge`);
     }
+    const podFailure = firstIpFailure(pod);
+    if (podFailure !== undefined) throw ipFailureError(podFailure, `in netns ${inv.netnsPath}`);
+    const hostFailure = firstIpFailure(host, (r) => r.kind === 'exists' && (r.op.op === 'add-bridge' || r.op.op === 'add-addr'));
     if (hostFailure !== undefined) throw ipFailureError(hostFailure);
     if (link === undefined) throw new CniError('linkFailed', `show bridge ${conf.bridge}: no output`);
-
-    // step 4
     const conflicts = conflictingBridgeAddrs(link, plan.bridgeAddrs);
     if (conflicts.length > 0) {
       if (!conf.forceAddress) {
@@ -260,8 +262,6 @@ export async function addBridge(input: BridgeInput, deps: BridgeDeps): Promise<C
     if (plan.bridgeAddrs.some((b) => b.family === 6)) deps.sysctl.ensure(acceptRaKey(conf.bridge), '0');
 
     // step 6
-    const insideFailure = firstIpFailure(inside);
-    if (insideFailure !== undefined) throw ipFailureError(insideFailure, `in netns ${inv.netnsPath}`);
     await settleMasq();
     lap('masquerade');
 

@@ -3,8 +3,10 @@
 // host. Per round: N sequential ADDs into fresh pod netns (interleaved with each other and with a
 // bare `node -e 0`), then the N DELs with prevResult; then P ADDs started at once (wall time until
 // the last returns) and the P DELs. Then a profile of moor-bridge's own time from its debug log:
-// process start + module load vs each subprocess. Prints a table and JSON, and writes the JSON to
-// bench/results/cni-<time>.json.
+// process start + module load vs each subprocess. CPU time is measured too (the children's user +
+// system time this process collects as it reaps them, /proc/self/stat): on 2 cores 20 parallel ADDs
+// are CPU-bound, so CPU per ADD is what the parallel figure follows. Prints a table and JSON, and
+// writes the JSON to bench/results/cni-<time>.json.
 //
 //   node --import tsx bench/cni/run.ts [--n 50] [--parallel 20] [--rounds 2] [--masq true|false]
 
@@ -47,6 +49,26 @@ function stats(samples: readonly number[]): { n: number; median: number; p90: nu
 
 function round(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/**
+ * CPU time (ms) of the children this process has reaped, with their own reaped children: the plugin
+ * and every process it ran. Clock ticks of 10 ms, so only sums over many invocations are exact.
+ */
+function childCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields from the third on: cutime and cstime are the 16th and 17th
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** Run `fn` and add the CPU time of the children it reaped to `into` (a running sum). */
+async function withCpu<T>(into: { ms: number; n: number }, count: number, fn: () => Promise<T>): Promise<T> {
+  const before = childCpuMs();
+  const out = await fn();
+  into.ms += childCpuMs() - before;
+  into.n += count;
+  return out;
 }
 
 async function invoke(side: Side, command: 'ADD' | 'DEL', id: string, pod: PodNs, prevResult?: unknown): Promise<RunResult> {
@@ -102,6 +124,11 @@ async function main(): Promise<void> {
     };
     const seq: Record<'bare' | 'bareClean' | 'moorAdd' | 'refAdd' | 'moorDel' | 'refDel', number[]> = { bare: [], bareClean: [], moorAdd: [], refAdd: [], moorDel: [], refDel: [] };
     const par: Record<'moorAdd' | 'refAdd' | 'moorDel' | 'refDel', number[]> = { moorAdd: [], refAdd: [], moorDel: [], refDel: [] };
+    const cpuSum = () => ({ ms: 0, n: 0 });
+    const cpu = {
+      seq: { bareClean: cpuSum(), moorAdd: cpuSum(), refAdd: cpuSum(), moorDel: cpuSum(), refDel: cpuSum() },
+      par: { moorAdd: cpuSum(), refAdd: cpuSum(), moorDel: cpuSum(), refDel: cpuSum() },
+    };
 
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}: ${N} sequential ADD/DEL each\n`);
@@ -114,9 +141,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < N; i++) {
         const order: Kind[] = i % 2 === 0 ? ['moor', 'ref'] : ['ref', 'moor'];
         seq.bare.push(await bareNode(labs.moor, false));
-        seq.bareClean.push(await bareNode(labs.moor, true));
+        seq.bareClean.push(await withCpu(cpu.seq.bareClean, 1, () => bareNode(labs.moor, true)));
         for (const k of order) {
-          const r = await invoke(sides[k], 'ADD', `seq-${round}-${i}`, pods[k][i]!);
+          const r = await withCpu(cpu.seq[k === 'moor' ? 'moorAdd' : 'refAdd'], 1, () => invoke(sides[k], 'ADD', `seq-${round}-${i}`, pods[k][i]!));
           seq[k === 'moor' ? 'moorAdd' : 'refAdd'].push(r.durationMs);
           results[k][i] = r.json;
         }
@@ -124,7 +151,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < N; i++) {
         const order: Kind[] = i % 2 === 0 ? ['ref', 'moor'] : ['moor', 'ref'];
         for (const k of order) {
-          const r = await invoke(sides[k], 'DEL', `seq-${round}-${i}`, pods[k][i]!, results[k][i]);
+          const r = await withCpu(cpu.seq[k === 'moor' ? 'moorDel' : 'refDel'], 1, () => invoke(sides[k], 'DEL', `seq-${round}-${i}`, pods[k][i]!, results[k][i]));
           seq[k === 'moor' ? 'moorDel' : 'refDel'].push(r.durationMs);
         }
       }
@@ -135,10 +162,10 @@ async function main(): Promise<void> {
       for (const k of order) {
         const ps = Array.from({ length: P }, () => labs[k].podNs());
         let t0 = performance.now();
-        const adds = await Promise.all(ps.map((p, i) => invoke(sides[k], 'ADD', `par-${round}-${i}`, p)));
+        const adds = await withCpu(cpu.par[k === 'moor' ? 'moorAdd' : 'refAdd'], P, () => Promise.all(ps.map((p, i) => invoke(sides[k], 'ADD', `par-${round}-${i}`, p))));
         par[k === 'moor' ? 'moorAdd' : 'refAdd'].push(performance.now() - t0);
         t0 = performance.now();
-        await Promise.all(ps.map((p, i) => invoke(sides[k], 'DEL', `par-${round}-${i}`, p, adds[i]!.json)));
+        await withCpu(cpu.par[k === 'moor' ? 'moorDel' : 'refDel'], P, () => Promise.all(ps.map((p, i) => invoke(sides[k], 'DEL', `par-${round}-${i}`, p, adds[i]!.json))));
         par[k === 'moor' ? 'moorDel' : 'refDel'].push(performance.now() - t0);
         for (const p of ps) labs[k].removeNs(p);
       }
@@ -162,6 +189,11 @@ async function main(): Promise<void> {
         delP90: round2(s.moorDel.p90 / s.refDel.p90),
         parallelAdd: round2(p.moorAdd.median / p.refAdd.median),
         parallelDel: round2(p.moorDel.median / p.refDel.median),
+      },
+      // mean CPU (user + system, the plugin and everything it ran) per invocation
+      cpuPerCallMs: {
+        sequential: Object.fromEntries(Object.entries(cpu.seq).map(([k, v]) => [k, round(v.ms / Math.max(1, v.n))])),
+        parallel: Object.fromEntries(Object.entries(cpu.par).map(([k, v]) => [k, round(v.ms / Math.max(1, v.n))])),
       },
       addAboveBareNodeMs: round(s.moorAdd.median - s.bare.median),
       addAboveCleanBareNodeMs: round(s.moorAdd.median - s.bareClean.median),
@@ -216,8 +248,9 @@ async function profileMoor(side: Side, count: number): Promise<Record<string, un
     const steps: Record<string, number[]> = {};
     for (const l of mine.filter((x) => x.msg === 'command finished')) {
       const argv = l.argv as string[];
+      // the host batch forks the pod batch itself when the netns is named; nsenter or -n: a pod batch of its own
       const inPod = argv[0] === 'nsenter' || argv[1] === '-n';
-      const key = inPod ? 'ip batch in pod netns' : argv[0] === 'ip' ? 'ip batch in host netns' : argv[0]!;
+      const key = inPod ? 'ip batch in pod netns' : argv[0] === 'ip' ? 'ip batches (host, pod nested)' : argv[0]!;
       (steps[key] ??= []).push(Number(l.durationMs));
     }
     const wall = stats(walls[cmd]).median;
@@ -236,6 +269,7 @@ async function profileMoor(side: Side, count: number): Promise<Record<string, un
 function printTable(r: {
   sequentialMs: Record<string, { median: number; p90: number }>;
   parallelWallMs: Record<string, { median: number }>;
+  cpuPerCallMs: { sequential: Record<string, number>; parallel: Record<string, number> };
   ratios: Record<string, number>;
   addAboveBareNodeMs: number;
   addAboveCleanBareNodeMs: number;
@@ -248,6 +282,10 @@ function printTable(r: {
   out += row('DEL median / p90 ms', `${s.moorDel!.median} / ${s.moorDel!.p90}`, `${s.refDel!.median} / ${s.refDel!.p90}`, `${r.ratios.delMedian}`);
   out += row(`${P} parallel ADDs ms`, `${p.moorAdd!.median}`, `${p.refAdd!.median}`, `${r.ratios.parallelAdd}`);
   out += row(`${P} parallel DELs ms`, `${p.moorDel!.median}`, `${p.refDel!.median}`, `${r.ratios.parallelDel}`);
+  const c = r.cpuPerCallMs;
+  out += row('CPU/ADD seq, par ms', `${c.sequential.moorAdd} / ${c.parallel.moorAdd}`, `${c.sequential.refAdd} / ${c.parallel.refAdd}`, `${round2(c.sequential.moorAdd! / c.sequential.refAdd!)}`);
+  out += row('CPU/DEL seq, par ms', `${c.sequential.moorDel} / ${c.parallel.moorDel}`, `${c.sequential.refDel} / ${c.parallel.refDel}`, `${round2(c.sequential.moorDel! / c.sequential.refDel!)}`);
+  out += `bare node -e 0 (as moor-bridge starts it) CPU ${c.sequential.bareClean} ms\n`;
   out += `bare node -e 0 median ${s.bare!.median} ms; moor-bridge ADD is ${r.addAboveBareNodeMs} ms above it\n`;
   out += `bare node -e 0 without NODE_EXTRA_CA_CERTS/NODE_OPTIONS (as moor-bridge starts) median ${s.bareClean!.median} ms; ADD is ${r.addAboveCleanBareNodeMs} ms above it\n`;
   process.stderr.write(out);

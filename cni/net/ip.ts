@@ -3,7 +3,7 @@
 // asked), with -force so every line runs and each line's outcome is reported on its own: stderr's
 // "Command failed -:N" markers tell which lines failed and with what message, mapped to
 // exists / notFound / other. Show operations print JSON (-json -details) returned in op order.
-// runPair() does a host batch and then a batch inside a pod netns, in one `ip` process when the
+// runPair() does a batch inside a pod netns and then a host batch, in one `ip` process when the
 // netns has a name: each process the plugin forks costs it about a millisecond of CPU.
 
 import { CommandError } from '../../common/errors.ts';
@@ -28,8 +28,6 @@ export type IpOp =
     }
   | { readonly op: 'attach'; readonly name: string; readonly master: string; readonly alias: string }
   | { readonly op: 'set-hairpin'; readonly name: string }
-  /** the link must be down, as a new veth end is */
-  | { readonly op: 'rename'; readonly name: string; readonly newName: string }
   | { readonly op: 'add-route'; readonly dst: string; readonly gw?: string; readonly dev: string }
   | { readonly op: 'del-link'; readonly name: string }
   | { readonly op: 'show-addr'; readonly dev: string }
@@ -93,8 +91,6 @@ export function formatIpOp(op: IpOp): string {
       return `link set dev ${op.name} master ${op.master} alias ${quote(op.alias)} up`;
     case 'set-hairpin':
       return `link set dev ${op.name} type bridge_slave hairpin on`;
-    case 'rename':
-      return `link set dev ${op.name} name ${op.newName}`;
     case 'add-route':
       return `route add ${op.dst}${op.gw === undefined ? '' : ` via ${op.gw}`} dev ${op.dev}`;
     case 'del-link':
@@ -175,21 +171,22 @@ export function parseBatchOutput(ops: readonly IpOp[], stdout: string, stderr: s
 export const NESTED_BATCH_FILE = '/dev/fd/3';
 
 /**
- * The output of one `ip -force -batch -` whose last line, `netns exec NAME ip -batch FILE`, ran the
- * pod batch without -force (pure). The host lines' markers name `-`, the pod lines' name FILE; a
- * failure of the netns exec line with no pod marker means the pod batch never started (e.g. no
- * such netns): its first operation carries that message.
+ * The output of one `ip -force -batch -` whose first line, `netns exec NAME ip -batch FILE`, ran
+ * the pod batch without -force, followed by the host lines (pure). The pod lines' markers name
+ * FILE, the host lines' `-` (numbered from 2); a failure of the netns exec line with no pod marker
+ * means the pod batch never started (e.g. no such netns): its first operation carries that message.
+ * The pod batch ran first, so its JSON documents come first.
  */
-export function parseNestedOutput(hostOps: readonly IpOp[], podOps: readonly IpOp[], stdout: string, stderr: string): IpPairResult {
+export function parseNestedOutput(podOps: readonly IpOp[], hostOps: readonly IpOp[], stdout: string, stderr: string): IpPairResult {
   const markers = failureMarkers(stderr);
   const docs = splitJsonDocuments(stdout);
-  const hostFailures = new Map(markers.get('-') ?? []);
-  const execFailure = hostFailures.get(hostOps.length + 1);
-  hostFailures.delete(hostOps.length + 1);
-  const host = resultsOf(hostOps, hostFailures, docs, false);
+  const outer = markers.get('-') ?? new Map<number, string>();
+  const execFailure = outer.get(1);
   let podFailures = markers.get(NESTED_BATCH_FILE);
   if (podFailures === undefined && execFailure !== undefined) podFailures = new Map([[1, execFailure || 'the pod batch did not run']]);
-  return { host, pod: resultsOf(podOps, podFailures, docs, true) };
+  const pod = resultsOf(podOps, podFailures, docs, true);
+  const hostFailures = new Map([...outer].filter(([line]) => line > 1).map(([line, message]) => [line - 1, message]));
+  return { pod, host: resultsOf(hostOps, hostFailures, docs, false) };
 }
 
 /**
@@ -240,19 +237,19 @@ export interface IpRunOptions {
 }
 
 export interface IpPairResult {
-  readonly host: IpOpResult[];
   readonly pod: IpOpResult[];
+  readonly host: IpOpResult[];
 }
 
 /** An executor of IpOps; the real one runs `ip`, tests may substitute a failing one. */
 export interface IpRunner {
   run(ops: readonly IpOp[], opts: IpRunOptions): Promise<IpOpResult[]>;
   /**
-   * `hostOps` in this netns as run() runs them (every line), then `pod.ops` inside the netns at
-   * `pod.netnsPath`, which stop at the first one that fails: the later ones come back 'skipped', so
-   * a pod batch can guard itself with its first operation.
+   * `pod.ops` inside the netns at `pod.netnsPath`, which stop at the first one that fails (the
+   * later ones come back 'skipped', so a pod batch can guard itself with its first operation), then
+   * `hostOps` in this netns as run() runs them (every line, whatever the pod batch did).
    */
-  runPair(hostOps: readonly IpOp[], pod: { readonly netnsPath: string; readonly ops: readonly IpOp[] }, opts: IpRunOptions): Promise<IpPairResult>;
+  runPair(pod: { readonly netnsPath: string; readonly ops: readonly IpOp[] }, hostOps: readonly IpOp[], opts: IpRunOptions): Promise<IpPairResult>;
 }
 
 // -details for linkinfo (kind, bridge port data); note: a `link show` before an `addr show` in one
@@ -287,22 +284,23 @@ export const realIpRunner: IpRunner = {
     return results;
   },
 
-  async runPair(hostOps, pod, opts) {
+  async runPair(pod, hostOps, opts) {
     const name = namedNetns(pod.netnsPath);
-    if (name === undefined || opts.netnsPath !== undefined) {
+    if (name === undefined || opts.netnsPath !== undefined || pod.ops.length === 0) {
       // `ip netns exec` reaches named namespaces only: two processes, the pod's through nsenter.
-      const host = await this.run(hostOps, opts);
-      if (pod.ops.length === 0) return { host, pod: [] };
-      const res = await runIp(ipInNetns(pod.netnsPath, ['-json', '-details', '-batch', '-']), batchText(pod.ops), opts);
-      const inPod = resultsOf(pod.ops, failureMarkers(res.stderr).get('-'), splitJsonDocuments(res.stdout), true);
-      if (res.exitCode !== 0 && inPod.every((r) => r.ok)) throw batchDidNotRun(pod.netnsPath, res);
-      return { host, pod: inPod };
+      let inPod: IpOpResult[] = [];
+      if (pod.ops.length > 0) {
+        const res = await runIp(ipInNetns(pod.netnsPath, ['-json', '-details', '-batch', '-']), batchText(pod.ops), opts);
+        inPod = resultsOf(pod.ops, failureMarkers(res.stderr).get('-'), splitJsonDocuments(res.stdout), true);
+        if (res.exitCode !== 0 && inPod.every((r) => r.ok)) throw batchDidNotRun(pod.netnsPath, res);
+      }
+      return { pod: inPod, host: await this.run(hostOps, opts) };
     }
-    // One process: the host batch's last line forks the pod batch inside the netns, reading its
+    // One process: the host batch's first line forks the pod batch inside the netns, reading its
     // lines from fd 3 (iproute2 forks for `netns exec` in batch mode and waits for it).
     const nested = `netns exec ${name} ip -json -details -batch ${NESTED_BATCH_FILE}`;
-    const res = await runIp(['ip', ...BATCH_FLAGS], batchText(hostOps) + nested + '\n', opts, batchText(pod.ops));
-    const out = parseNestedOutput(hostOps, pod.ops, res.stdout, res.stderr);
+    const res = await runIp(['ip', ...BATCH_FLAGS], nested + '\n' + batchText(hostOps), opts, batchText(pod.ops));
+    const out = parseNestedOutput(pod.ops, hostOps, res.stdout, res.stderr);
     if (res.exitCode !== 0 && out.host.every((r) => r.ok) && out.pod.every((r) => r.ok)) throw batchDidNotRun(undefined, res);
     return out;
   },
@@ -314,7 +312,6 @@ export function firstIpFailure(results: readonly IpOpResult[], tolerate: (r: IpO
 }
 
 export function ipFailureError(r: IpOpResult, where?: string): CniError {
-  // a container interface of that name already exists: the veth cannot be created or renamed to it
-  const kind = (r.op.op === 'add-veth' || r.op.op === 'rename') && r.kind === 'exists' ? 'interfaceExists' : 'linkFailed';
+  const kind = r.op.op === 'add-veth' && r.kind === 'exists' ? 'interfaceExists' : 'linkFailed';
   return new CniError(kind, `${formatIpOp(r.op)}${where === undefined ? '' : ` ${where}`}: ${r.message ?? 'failed'}`);
 }

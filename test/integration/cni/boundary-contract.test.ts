@@ -103,7 +103,7 @@ t.test('FakeIp.runPair answers like the nested pod batch', { skip }, async (t) =
   const br = lab.name('mbq');
   const cases: { name: string; taken: boolean }[] = [
     { name: 'a fresh pod', taken: false },
-    { name: 'a pod that already has eth0: the rename guards the rest', taken: true },
+    { name: 'a pod that already has eth0: the veth creation guards the rest', taken: true },
   ];
   let n = 0;
   for (const c of cases) {
@@ -113,25 +113,28 @@ t.test('FakeIp.runPair answers like the nested pod batch', { skip }, async (t) =
       t.equal(lab.pod(pod, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']).code, 0, 'eth0 made beforehand');
       fake.links.set(`${pod.path}/eth0`, { ns: pod.path, name: 'eth0', kind: 'veth', addrs: [], up: false });
     }
-    const host: IpOp[] = [
-      { op: 'add-bridge', name: br, mac: '02:00:00:00:ab:01' },
-      { op: 'set-up', name: br },
-      { op: 'add-veth', name: veth, mac: '02:00:00:00:ab:02', peerName: veth, peerMac: '02:00:00:00:ab:03', peerNetns: pod.path },
-      { op: 'attach', name: veth, master: br, alias: `moor-bridge net=n id=${veth} if=eth0` },
-      { op: 'show-addr', dev: br },
-    ];
     const inPod: IpOp[] = [
-      { op: 'rename', name: veth, newName: 'eth0' },
+      // the host end goes to the netns of the process that runs realIpRunner: a PID the code fills in
+      { op: 'add-veth', name: 'eth0', mac: '02:00:00:00:ab:03', peerName: veth, peerMac: '02:00:00:00:ab:02', peerNetns: 'PID' },
       { op: 'add-addr', dev: 'eth0', cidr: '10.219.1.5/24' },
       { op: 'set-up', name: 'eth0' },
       { op: 'add-route', dst: '0.0.0.0/0', gw: '10.219.1.1', dev: 'eth0' },
       { op: 'show-addr', dev: 'eth0' },
     ];
+    const host: IpOp[] = [
+      { op: 'add-bridge', name: br, mac: '02:00:00:00:ab:01' },
+      { op: 'set-up', name: br },
+      { op: 'attach', name: veth, master: br, alias: `moor-bridge net=n id=${veth} if=eth0` },
+      { op: 'show-addr', dev: br },
+    ];
     const pair = { netnsPath: pod.path, ops: inPod };
-    const want = await inHostNetns<{ host: IpOpResult[]; pod: IpOpResult[] }>(lab, `return realIpRunner.runPair(${JSON.stringify(host)}, ${JSON.stringify(pair)}, { log });`);
-    const got = await fake.runPair(host, pair, { log });
-    t.same(got.host.map(facts), want.host.map(facts), `${c.name}: same host outcomes`);
+    const want = await inHostNetns<{ host: IpOpResult[]; pod: IpOpResult[] }>(lab, `
+      const pair = ${JSON.stringify(pair)};
+      pair.ops[0].peerNetns = String(process.pid);
+      return realIpRunner.runPair(pair, ${JSON.stringify(host)}, { log });`);
+    const got = await fake.runPair({ ...pair, ops: inPod.map((op) => (op.op === 'add-veth' ? { ...op, peerNetns: '1' } : op)) }, host, { log });
     t.same(got.pod.map(facts), want.pod.map(facts), `${c.name}: same pod outcomes`);
+    t.same(got.host.map(facts), want.host.map(facts), `${c.name}: same host outcomes`);
     t.equal(want.pod.every((r) => r.ok), !c.taken, c.taken ? 'the pod batch stopped' : 'the pod batch applied');
   }
 });

@@ -37,7 +37,7 @@ t.test('plan', async (t) => {
   const base = { cniVersion: '1.0.0', name: 'net', type: 't', bridge: 'br9', ipam: { subnet: '10.0.0.0/24' } };
   const inv = parseEnvironment({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: NETNS, CNI_IFNAME: 'eth0' });
   const lease = { addresses: [{ ip: parseIp('10.0.0.5')!, prefix: 24, gateway: parseIp('10.0.0.1')! }], routes: [{ dst: '192.168.0.0/16' }], dns: {} };
-  const plan = (extra: Record<string, unknown>, l: Parameters<typeof planBridgeAdd>[0]['ipam'] = lease) => planBridgeAdd({ conf: parseBridgeConf({ ...base, ...extra }), inv, ipam: l, hostMac: '02:00:00:00:00:0a', containerMac: '02:00:00:00:00:0b' });
+  const plan = (extra: Record<string, unknown>, l: Parameters<typeof planBridgeAdd>[0]['ipam'] = lease) => planBridgeAdd({ conf: parseBridgeConf({ ...base, ...extra }), inv, ipam: l, hostMac: '02:00:00:00:00:0a', containerMac: '02:00:00:00:00:0b', hostNetns: '4242' });
   const cases: { name: string; extra: Record<string, unknown>; check: (p: ReturnType<typeof plan>) => void }[] = [
     { name: 'plain: no gateway on the bridge, no masquerade, no forwarding', extra: {}, check: (p) => {
       t.same(p.bridgeAddrs, []);
@@ -54,8 +54,7 @@ t.test('plan', async (t) => {
     { name: 'isDefaultGateway: default route via the gateway', extra: { isDefaultGateway: true }, check: (p) => t.same(p.routes, [{ dst: '192.168.0.0/16' }, { dst: '0.0.0.0/0', gw: '10.0.0.1' }]) },
     { name: 'ipMasq: one target per address with its subnet', extra: { ipMasq: true }, check: (p) => t.same(p.masq, [{ family: 4, source: '10.0.0.5/32', subnet: '10.0.0.0/24' }]) },
     { name: 'mtu and hairpin', extra: { mtu: 1400, hairpinMode: true }, check: (p) => {
-      t.match(p.hostOps.find((o) => o.op === 'add-veth'), { mtu: 1400, peerName: p.hostVeth, peerNetns: NETNS, peerMac: '02:00:00:00:00:0b' }, 'the container end starts under the host end\'s name');
-      t.same(p.containerOps[0], { op: 'rename', name: p.hostVeth, newName: 'eth0' }, 'and the pod batch renames it first');
+      t.same(p.containerOps[0], { op: 'add-veth', name: 'eth0', mac: '02:00:00:00:00:0b', mtu: 1400, peerName: p.hostVeth, peerMac: '02:00:00:00:00:0a', peerNetns: '4242' }, 'the pod batch makes the pair first, host end to the host netns');
       t.ok(p.hostOps.some((o) => o.op === 'set-hairpin'));
     } },
   ];
@@ -75,7 +74,7 @@ t.test('conflicting bridge addresses', async (t) => {
 t.test('ADD happy path: two ip batches and one masquerade transaction', async (t) => {
   const s = setup(t);
   const result = await addBridge(s.input(), s.deps);
-  t.same(s.ip.calls.map((c) => c.netns), ['host', NETNS], 'one batch in the host, one in the pod');
+  t.same(s.ip.calls.map((c) => c.netns), [NETNS, 'host'], 'one batch in the pod, then one in the host');
   t.equal(s.firewall.ensureCalls, 1);
   t.same(result.ips, [{ address: '10.0.0.2/24', gateway: '10.0.0.1', interface: 2 }]);
   t.same(result.interfaces.map((i) => i.name), ['br9', result.interfaces[1]!.name, 'eth0']);
