@@ -20,6 +20,12 @@ import { ApiServer, findContainerLog } from './server.ts';
 import { FileSource } from './source/file-source.ts';
 import type { ManifestStatus } from './source/types.ts';
 import { VolumeManager } from './volumes.ts';
+import { ApiClient } from '../controlplane/client/client.ts';
+import { NodeLease } from './node/lease.ts';
+import { NodeStatusReporter, readNodeInfo } from './node/register.ts';
+import { ApiSource } from './source/api-source.ts';
+import { PodStatusWriter } from './source/api-status.ts';
+import { LABEL_POD_UID } from './pod/labels.ts';
 
 export class AgentStartError extends NodeError {
   constructor(message: string, cause?: unknown) {
@@ -52,6 +58,14 @@ export class Agent {
   #port = 0;
   #nodeIp = '';
   #stopped = false;
+  // Joined to a control plane (--kubeconfig): the second pod source and the node's objects.
+  #client: ApiClient | undefined;
+  #apiSource: ApiSource | undefined;
+  #statusWriter: PodStatusWriter | undefined;
+  #nodeReporter: NodeStatusReporter | undefined;
+  #lease: NodeLease | undefined;
+  #filePods: readonly Pod[] = [];
+  #apiPods: readonly Pod[] = [];
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -111,6 +125,7 @@ export class Agent {
       log: log.child({ component: 'pods' }),
       maxPods: cfg.maxPods,
       resyncPeriodMs: cfg.syncFrequencyMs,
+      onStatus: (pod, status) => this.#statusWriter?.set(pod, status),
     });
     this.#workers = workers;
     await workers.loadCheckpoints();
@@ -157,12 +172,63 @@ export class Agent {
       this.#source = new FileSource({ path: cfg.podManifestPath, nodeName: cfg.nodeName, log: log.child({ component: 'manifests' }), rescanPeriodMs: cfg.fileCheckFrequencyMs });
       await this.#source.start((update) => {
         this.metrics.manifestErrors.set(update.manifests.reduce((n, m) => n + m.problems.length, 0));
-        workers.setPods(update.pods);
+        this.#filePods = update.pods;
+        workers.setPods([...this.#filePods, ...this.#apiPods]);
       });
     }
+    if (cfg.kubeconfig !== '') await this.#join(cri, workers);
     workers.markSourcesReady();
     workers.start();
     log.info({ node: cfg.nodeName, nodeIp: this.#nodeIp, runtime: cfg.containerRuntimeEndpoint, manifests: cfg.podManifestPath, api: `${cfg.address}:${this.#port}` }, 'agent started');
+  }
+
+  /**
+   * Join the control plane: register the Node (a failure is retried by the status loop), renew the
+   * Lease, write pod statuses, and take the pods bound to this node as the second source. Resolves
+   * once the first list of those pods arrived, so no running pod is taken for an orphan.
+   */
+  async #join(cri: CriClient, workers: PodWorkers): Promise<void> {
+    const cfg = this.config;
+    const log = this.#log;
+    let client: ApiClient;
+    try {
+      client = ApiClient.fromKubeconfig(cfg.kubeconfig, { log: log.child({ component: 'api-client' }) });
+    } catch (err) {
+      throw new AgentStartError(`read kubeconfig ${cfg.kubeconfig}: ${errorMessage(err)}`, err);
+    }
+    this.#client = client;
+    const version = await cri.version();
+    const facts = {
+      nodeName: cfg.nodeName, nodeIp: this.#nodeIp, port: this.#port, cpuMilli: nodeCpuMilli(), memoryBytes: nodeMemoryBytes(), maxPods: cfg.maxPods,
+      nodeInfo: await readNodeInfo({ name: version.runtimeName, version: version.runtimeVersion }),
+    };
+    this.#nodeReporter = new NodeStatusReporter({ client, facts, log: log.child({ component: 'node-status' }), periodMs: cfg.nodeStatusUpdateFrequencyMs });
+    try {
+      await this.#nodeReporter.register();
+    } catch (err) {
+      log.warn({ err: errorMessage(err), server: cfg.kubeconfig }, 'register node failed; retrying with the node status updates');
+    }
+    this.#nodeReporter.start();
+    this.#lease = new NodeLease({ client, nodeName: cfg.nodeName, log: log.child({ component: 'node-lease' }), renewPeriodMs: 10_000 });
+    this.#lease.start();
+    const source = new ApiSource({
+      client, nodeName: cfg.nodeName, log: log.child({ component: 'api-source' }),
+      isPodGone: async (podUid) => {
+        if (workers.hasPod(podUid)) return false;
+        const selector = { labelSelector: { [LABEL_POD_UID]: podUid } };
+        const [sandboxes, containers] = await Promise.all([cri.listPodSandbox(selector), cri.listContainers(selector)]);
+        return sandboxes.length === 0 && containers.length === 0;
+      },
+    });
+    this.#apiSource = source;
+    this.#statusWriter = new PodStatusWriter({ client, log: log.child({ component: 'pod-status' }), isApiPod: (uid) => source.has(uid) });
+    await source.start((update) => {
+      this.#apiPods = update.pods;
+      workers.setPods([...this.#filePods, ...this.#apiPods]);
+    });
+    // Pods already running when the agent (re)started: write their status once the source knows them.
+    for (const pod of workers.listPods()) if (pod.status !== undefined && source.has(pod.metadata.uid)) this.#statusWriter.set(pod, pod.status);
+    log.info({ node: cfg.nodeName, pods: this.#apiPods.length }, 'joined the control plane');
   }
 
   async #checkRuntime(): Promise<void> {
@@ -204,6 +270,10 @@ export class Agent {
     this.#stopped = true;
     const started = this.#workers !== undefined;
     await this.#source?.stop();
+    await this.#apiSource?.stop();
+    await this.#lease?.stop();
+    await this.#nodeReporter?.stop();
+    await this.#statusWriter?.stop();
     await this.#pleg?.stop();
     await this.#workers?.stop();
     await this.#server?.close();

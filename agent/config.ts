@@ -42,6 +42,9 @@ export interface AgentConfig {
   readonly crashLoopBackOff: BackoffConfig;
   readonly imagePullBackOff: BackoffConfig;
   readonly logLevel: LogLevel;
+  /** '' = standalone; else the kubeconfig the agent joins the control plane with. */
+  readonly kubeconfig: string;
+  readonly nodeStatusUpdateFrequencyMs: number;
 }
 
 export const DEFAULTS: AgentConfig = Object.freeze({
@@ -63,6 +66,8 @@ export const DEFAULTS: AgentConfig = Object.freeze({
   crashLoopBackOff: Object.freeze({ initialMs: 10_000, maxMs: 300_000 }),
   imagePullBackOff: Object.freeze({ initialMs: 10_000, maxMs: 300_000 }),
   logLevel: 'info',
+  kubeconfig: '',
+  nodeStatusUpdateFrequencyMs: 10_000,
 });
 
 type Kind = 'string' | 'path' | 'int' | 'port' | 'duration' | 'endpoint' | 'ip' | 'level';
@@ -99,6 +104,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'crash-loop-backoff-max', key: 'crashLoopBackOff.max', alias: 'crashLoopBackOff.maxContainerRestartPeriod', target: 'crashLoopBackOff.maxMs', kind: 'duration', help: 'longest crash-loop restart delay (upstream: 5m)' },
   { flag: 'image-pull-backoff-initial', key: 'imagePullBackOff.initial', target: 'imagePullBackOff.initialMs', kind: 'duration', help: 'first image pull retry delay (upstream: 10s)' },
   { flag: 'image-pull-backoff-max', key: 'imagePullBackOff.max', target: 'imagePullBackOff.maxMs', kind: 'duration', help: 'longest image pull retry delay (upstream: 5m)' },
+  { flag: 'kubeconfig', key: 'kubeconfig', target: 'kubeconfig', kind: 'path', help: 'kubeconfig of the control plane to join (node registration, lease, pods bound to the node)' },
+  { flag: 'node-status-update-frequency', key: 'nodeStatusUpdateFrequency', target: 'nodeStatusUpdateFrequencyMs', kind: 'duration', help: 'period of the node status update when joined' },
   { flag: 'log-level', key: 'logLevel', target: 'logLevel', kind: 'level', help: 'trace, debug, info, warn, error' },
 ];
 

@@ -31,6 +31,8 @@ export interface PodWorkersOptions {
   readonly resyncPeriodMs: number;
   /** Pod syncs running at once; default unlimited. */
   readonly maxConcurrentSyncs?: number;
+  /** Told every new status of a desired pod (only when its normalised form changed). */
+  readonly onStatus?: (pod: Pod, status: PodStatus) => void;
 }
 
 interface PodState {
@@ -227,6 +229,11 @@ export class PodWorkers {
     return this.listPods().find((p) => p.metadata.uid === uid);
   }
 
+  /** True while the agent still desires, or has not finished terminating, the pod with this UID. */
+  hasPod(uid: string): boolean {
+    return this.#desired.has(uid) || this.#states.has(uid);
+  }
+
   /** What the last inspection saw of a pod (for the logs API). */
   observed(uid: string): ObservedPod | undefined {
     return this.#states.get(uid)?.seen;
@@ -410,6 +417,7 @@ export class PodWorkers {
       state.startReported = true;
       this.#o.metrics.podStartDuration.observe(Math.max(0, this.#o.sync.now() - state.firstSeenMs) / 1000);
     }
+    this.#o.onStatus?.(pod, status);
     // Writes are chained and always write the newest status, so a slow write never lands last with an older one.
     const version = state.statusVersion;
     state.checkpointChain = state.checkpointChain.then(async () => {

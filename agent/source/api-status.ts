@@ -1,0 +1,103 @@
+// Pod status back to the control plane: one writer per pod UID, at most one request in flight, and
+// always the newest status (a status arriving mid-write is written next; one older than the last
+// written is never sent). Writes go to pods/<name>/status as a JSON patch that first tests the UID,
+// so a status never lands on a new pod of the same name. Skips a status whose normalised form
+// equals the last one written. Static pods (no API object) are not written.
+
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import type { ApiClient } from '../../controlplane/client/client.ts';
+import { isInvalid, isNotFound } from '../../controlplane/client/errors.ts';
+import { PODS } from '../../controlplane/client/resources.ts';
+import { normaliseStatus } from '../pod/status.ts';
+import type { Pod, PodStatus } from '../pod/types.ts';
+
+interface Entry {
+  namespace: string;
+  name: string;
+  pending?: PodStatus;
+  written?: string;
+  inFlight: boolean;
+  retry?: NodeJS.Timeout;
+}
+
+export interface PodStatusWriterOptions {
+  readonly client: ApiClient;
+  readonly log: Logger;
+  /** Whether the pod is one the server knows (from the API source). */
+  readonly isApiPod: (podUid: string) => boolean;
+  readonly retryMs?: number;
+}
+
+export class PodStatusWriter {
+  readonly #o: PodStatusWriterOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #stopped = false;
+
+  constructor(opts: PodStatusWriterOptions) {
+    this.#o = opts;
+  }
+
+  /** Hand over a pod's new status; written soon, unless an equal one was written already. */
+  set(pod: Pod, status: PodStatus): void {
+    const uid = pod.metadata.uid;
+    if (this.#stopped || !this.#o.isApiPod(uid)) return;
+    let e = this.#entries.get(uid);
+    if (e === undefined) this.#entries.set(uid, (e = { namespace: pod.metadata.namespace, name: pod.metadata.name, inFlight: false }));
+    e.pending = status;
+    this.#kick(uid, e);
+  }
+
+  /** Forget a pod (terminated): nothing more is written for it. */
+  forget(podUid: string): void {
+    const e = this.#entries.get(podUid);
+    if (e?.retry !== undefined) clearTimeout(e.retry);
+    this.#entries.delete(podUid);
+  }
+
+  #kick(uid: string, e: Entry): void {
+    if (e.inFlight || e.pending === undefined || e.retry !== undefined) return;
+    const status = e.pending;
+    e.pending = undefined;
+    const normal = normaliseStatus(status);
+    if (normal === e.written) return;
+    e.inFlight = true;
+    const p = this.#write(uid, e, status, normal).finally(() => {
+      e.inFlight = false;
+      this.#inFlight.delete(p);
+      if (!this.#stopped && this.#entries.get(uid) === e) this.#kick(uid, e);
+    });
+    this.#inFlight.add(p);
+  }
+
+  async #write(uid: string, e: Entry, status: PodStatus, normal: string): Promise<void> {
+    const patch = [
+      { op: 'test', path: '/metadata/uid', value: uid },
+      { op: 'add', path: '/status', value: status },
+    ];
+    try {
+      await this.#o.client.patchStatus(PODS, e.name, patch, { namespace: e.namespace, type: 'json' });
+      e.written = normal;
+      this.#o.log.debug({ pod: `${e.namespace}/${e.name}`, podUid: uid, phase: status.phase }, 'pod status written');
+    } catch (err) {
+      // The pod is gone, or the name now belongs to another pod (the UID test failed): stop writing.
+      if (isNotFound(err) || isInvalid(err) || /test/i.test(errorMessage(err))) {
+        this.#o.log.debug({ pod: `${e.namespace}/${e.name}`, podUid: uid, err: errorMessage(err) }, 'pod status not written: pod gone');
+        return;
+      }
+      this.#o.log.warn({ pod: `${e.namespace}/${e.name}`, podUid: uid, err: errorMessage(err) }, 'write pod status failed; retrying');
+      if (e.pending === undefined) e.pending = status;
+      e.retry = setTimeout(() => {
+        e.retry = undefined;
+        this.#kick(uid, e);
+      }, this.#o.retryMs ?? 1000);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const e of this.#entries.values()) if (e.retry !== undefined) clearTimeout(e.retry);
+    await Promise.all([...this.#inFlight]);
+  }
+}
