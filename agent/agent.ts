@@ -22,6 +22,8 @@ import type { ManifestStatus } from './source/types.ts';
 import { VolumeManager } from './volumes.ts';
 import { ApiClient } from '../controlplane/client/client.ts';
 import { NodeLease } from './node/lease.ts';
+import { ensureBridgeConflist } from './node/cni-config.ts';
+import type { Node as ApiNode } from '../controlplane/client/types.ts';
 import { NodeStatusReporter, readNodeInfo } from './node/register.ts';
 import { ApiSource } from './source/api-source.ts';
 import { PodStatusWriter } from './source/api-status.ts';
@@ -66,6 +68,8 @@ export class Agent {
   #lease: NodeLease | undefined;
   #filePods: readonly Pod[] = [];
   #apiPods: readonly Pod[] = [];
+  #podCidr = '';
+  #cniWrite: Promise<void> = Promise.resolve();
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -202,7 +206,7 @@ export class Agent {
       nodeName: cfg.nodeName, nodeIp: this.#nodeIp, port: this.#port, cpuMilli: nodeCpuMilli(), memoryBytes: nodeMemoryBytes(), maxPods: cfg.maxPods,
       nodeInfo: await readNodeInfo({ name: version.runtimeName, version: version.runtimeVersion }),
     };
-    this.#nodeReporter = new NodeStatusReporter({ client, facts, log: log.child({ component: 'node-status' }), periodMs: cfg.nodeStatusUpdateFrequencyMs });
+    this.#nodeReporter = new NodeStatusReporter({ client, facts, log: log.child({ component: 'node-status' }), periodMs: cfg.nodeStatusUpdateFrequencyMs, onNode: (node) => this.#applyPodCidr(node) });
     try {
       await this.#nodeReporter.register();
     } catch (err) {
@@ -229,6 +233,29 @@ export class Agent {
     // Pods already running when the agent (re)started: write their status once the source knows them.
     for (const pod of workers.listPods()) if (pod.status !== undefined && source.has(pod.metadata.uid)) this.#statusWriter.set(pod, pod.status);
     log.info({ node: cfg.nodeName, pods: this.#apiPods.length }, 'joined the control plane');
+  }
+
+  /** The node's pod CIDR as the server allocated it: write the conflist for it (--cni-conf-dir). */
+  #applyPodCidr(node: ApiNode): void {
+    const podCidr = node.spec?.podCIDR ?? '';
+    const confDir = this.config.cniConfDir;
+    if (podCidr === '' || podCidr === this.#podCidr) return;
+    this.#podCidr = podCidr;
+    this.#log.info({ podCidr }, 'node pod CIDR');
+    if (confDir === '') return;
+    this.#cniWrite = this.#cniWrite.then(async () => {
+      try {
+        if (await ensureBridgeConflist(confDir, { podCidr })) this.#log.info({ podCidr, confDir }, 'pod network config written');
+      } catch (err) {
+        this.#podCidr = ''; // try again with the next node status
+        this.#log.warn({ podCidr, confDir, err: errorMessage(err) }, 'write pod network config failed');
+      }
+    });
+  }
+
+  /** The pod CIDR the server gave this node ('' until it did, or standalone). */
+  get podCidr(): string {
+    return this.#podCidr;
   }
 
   async #checkRuntime(): Promise<void> {
@@ -274,6 +301,7 @@ export class Agent {
     await this.#lease?.stop();
     await this.#nodeReporter?.stop();
     await this.#statusWriter?.stop();
+    await this.#cniWrite;
     await this.#pleg?.stop();
     await this.#workers?.stop();
     await this.#server?.close();

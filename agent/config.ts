@@ -45,6 +45,8 @@ export interface AgentConfig {
   /** '' = standalone; else the kubeconfig the agent joins the control plane with. */
   readonly kubeconfig: string;
   readonly nodeStatusUpdateFrequencyMs: number;
+  /** '' = leave the CNI config alone; else write the moor-bridge conflist for the node's pod CIDR there (joined only). */
+  readonly cniConfDir: string;
 }
 
 export const DEFAULTS: AgentConfig = Object.freeze({
@@ -68,6 +70,7 @@ export const DEFAULTS: AgentConfig = Object.freeze({
   logLevel: 'info',
   kubeconfig: '',
   nodeStatusUpdateFrequencyMs: 10_000,
+  cniConfDir: '',
 });
 
 type Kind = 'string' | 'path' | 'int' | 'port' | 'duration' | 'endpoint' | 'ip' | 'level';
@@ -106,6 +109,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'image-pull-backoff-max', key: 'imagePullBackOff.max', target: 'imagePullBackOff.maxMs', kind: 'duration', help: 'longest image pull retry delay (upstream: 5m)' },
   { flag: 'kubeconfig', key: 'kubeconfig', target: 'kubeconfig', kind: 'path', help: 'kubeconfig of the control plane to join (node registration, lease, pods bound to the node)' },
   { flag: 'node-status-update-frequency', key: 'nodeStatusUpdateFrequency', target: 'nodeStatusUpdateFrequencyMs', kind: 'duration', help: 'period of the node status update when joined' },
+  { flag: 'cni-conf-dir', key: 'cniConfDir', target: 'cniConfDir', kind: 'path', help: "write the moor-bridge conflist for the node's pod CIDR (from the server) in this directory" },
   { flag: 'log-level', key: 'logLevel', target: 'logLevel', kind: 'level', help: 'trace, debug, info, warn, error' },
 ];
 

@@ -44,7 +44,7 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
     return (await p).stdout;
   };
 
-  const agent = await startAgentProcess(t, flagsFor(rig, dirs, { kubeconfig: nodeKubeconfig, 'node-status-update-frequency': '2s' }), { logFile: `${dirs.base}/agent.log` });
+  const agent = await startAgentProcess(t, flagsFor(rig, dirs, { kubeconfig: nodeKubeconfig, 'node-status-update-frequency': '2s', 'cni-conf-dir': `${dirs.base}/cni-conf` }), { logFile: `${dirs.base}/agent.log` });
   t.teardown(() => {
     if (agent.child.exitCode === null) agent.child.kill('SIGTERM');
   });
@@ -62,6 +62,16 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
   t.equal(node.status.daemonEndpoints.kubeletEndpoint.Port, Number(new URL(agent.url).port), 'daemon endpoint is the agent port');
   for (const type of ['MemoryPressure', 'DiskPressure', 'PIDPressure']) t.equal(node.status.conditions.find((c: any) => c.type === type)?.status, 'False', `${type} False`);
   t.match(await kubectl(['get', 'nodes']), new RegExp(`${NODE}\\s+Ready\\s`), 'kubectl get nodes shows it Ready');
+  // The pod CIDR the server's node IPAM gave the node, as a moor-bridge conflist in --cni-conf-dir.
+  const podCidr = await waitFor(async () => (JSON.parse(await kubectl(['get', 'node', NODE, '-o', 'json'])) as any).spec?.podCIDR as string | undefined,
+    { timeoutMs: 15_000, intervalMs: 250, what: 'node podCIDR' });
+  t.match(podCidr, /^10\.244\.\d+\.0\/24$/, 'pod CIDR from 10.244.0.0/16');
+  const conflist = await waitFor(async () => {
+    const text = await readFile(`${dirs.base}/cni-conf/10-moor.conflist`, 'utf8').catch(() => '');
+    return text.includes(podCidr) ? JSON.parse(text) : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 250, what: 'conflist for the pod CIDR' }) as any;
+  t.equal(conflist.plugins[0].type, 'moor-bridge', 'conflist runs moor-bridge');
+  t.same(conflist.plugins[0].ipam.ranges, [[{ subnet: podCidr }]], 'on the node pod CIDR');
   const firstLease = JSON.parse(await kubectl(['get', 'lease', '-n', 'kube-node-lease', NODE, '-o', 'json'])) as any;
   t.equal(firstLease.spec.holderIdentity, NODE, 'lease held by the node');
   t.equal(firstLease.spec.leaseDurationSeconds, 40, 'lease duration');
