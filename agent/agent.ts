@@ -2,7 +2,7 @@
 // HTTP API. start() refuses to go on when the runtime does not answer (Version and Status, since a
 // socket alone proves nothing); stop() stops the agent's own loops and leaves every pod running.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { NodeError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import { KeyedBackoff } from './backoff.ts';
@@ -23,6 +23,8 @@ import { VolumeManager } from './volumes.ts';
 import { ApiClient } from '../controlplane/client/client.ts';
 import { NodeLease } from './node/lease.ts';
 import { ensureBridgeConflist } from './node/cni-config.ts';
+import { ensureSelfSignedCert } from './host/serving-cert.ts';
+import { loadKubeconfig } from '../controlplane/client/kubeconfig.ts';
 import type { Node as ApiNode } from '../controlplane/client/types.ts';
 import { NodeStatusReporter, readNodeInfo } from './node/register.ts';
 import { ApiSource } from './source/api-source.ts';
@@ -135,7 +137,9 @@ export class Agent {
     await workers.loadCheckpoints();
 
     {
+      const tls = await this.#servingTls();
       this.#server = new ApiServer({
+        ...(tls !== undefined ? { tls } : {}),
         address: cfg.address,
         port: cfg.port,
         metrics: this.metrics,
@@ -233,6 +237,32 @@ export class Agent {
     // Pods already running when the agent (re)started: write their status once the source knows them.
     for (const pod of workers.listPods()) if (pod.status !== undefined && source.has(pod.metadata.uid)) this.#statusWriter.set(pod, pod.status);
     log.info({ node: cfg.nodeName, pods: this.#apiPods.length }, 'joined the control plane');
+  }
+
+  /**
+   * HTTPS material for the API: the configured certificate, or a self-signed one when joined;
+   * client certificates checked against --client-ca-file, or the cluster CA when joined. Standalone
+   * without flags: undefined (plain HTTP).
+   */
+  async #servingTls(): Promise<{ cert: Buffer; key: Buffer; clientCa?: Buffer } | undefined> {
+    const cfg = this.config;
+    const joined = cfg.kubeconfig !== '';
+    if (!joined && cfg.tlsCertFile === '') return undefined;
+    try {
+      const files = cfg.tlsCertFile !== ''
+        ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsPrivateKeyFile }
+        : await ensureSelfSignedCert(`${cfg.rootDir}/pki`, { nodeName: cfg.nodeName, nodeIp: this.#nodeIp });
+      const [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
+      let clientCa: Buffer | undefined;
+      if (cfg.clientCaFile !== '') clientCa = await readFile(cfg.clientCaFile);
+      else if (joined) {
+        const caPem = loadKubeconfig(cfg.kubeconfig).caPem;
+        if (caPem !== undefined) clientCa = Buffer.from(caPem);
+      }
+      return { cert, key, ...(clientCa !== undefined ? { clientCa } : {}) };
+    } catch (err) {
+      throw new AgentStartError(`set up HTTPS for the agent API: ${errorMessage(err)}`, err);
+    }
   }
 
   /** The node's pod CIDR as the server allocated it: write the conflist for it (--cni-conf-dir). */

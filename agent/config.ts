@@ -47,6 +47,11 @@ export interface AgentConfig {
   readonly nodeStatusUpdateFrequencyMs: number;
   /** '' = leave the CNI config alone; else write the moor-bridge conflist for the node's pod CIDR there (joined only). */
   readonly cniConfDir: string;
+  /** HTTPS serving certificate and key ('' = self-signed in <root-dir>/pki when joined, plain HTTP standalone). */
+  readonly tlsCertFile: string;
+  readonly tlsPrivateKeyFile: string;
+  /** CA of the client certificates the HTTPS API requires ('' = the cluster CA from the kubeconfig when joined). */
+  readonly clientCaFile: string;
 }
 
 export const DEFAULTS: AgentConfig = Object.freeze({
@@ -71,6 +76,9 @@ export const DEFAULTS: AgentConfig = Object.freeze({
   kubeconfig: '',
   nodeStatusUpdateFrequencyMs: 10_000,
   cniConfDir: '',
+  tlsCertFile: '',
+  tlsPrivateKeyFile: '',
+  clientCaFile: '',
 });
 
 type Kind = 'string' | 'path' | 'int' | 'port' | 'duration' | 'endpoint' | 'ip' | 'level';
@@ -110,6 +118,9 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'kubeconfig', key: 'kubeconfig', target: 'kubeconfig', kind: 'path', help: 'kubeconfig of the control plane to join (node registration, lease, pods bound to the node)' },
   { flag: 'node-status-update-frequency', key: 'nodeStatusUpdateFrequency', target: 'nodeStatusUpdateFrequencyMs', kind: 'duration', help: 'period of the node status update when joined' },
   { flag: 'cni-conf-dir', key: 'cniConfDir', target: 'cniConfDir', kind: 'path', help: "write the moor-bridge conflist for the node's pod CIDR (from the server) in this directory" },
+  { flag: 'tls-cert-file', key: 'tlsCertFile', target: 'tlsCertFile', kind: 'path', help: 'HTTPS certificate of the API (default when joined: self-signed in <root-dir>/pki)' },
+  { flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', target: 'tlsPrivateKeyFile', kind: 'path', help: 'key of --tls-cert-file' },
+  { flag: 'client-ca-file', key: 'clientCAFile', target: 'clientCaFile', kind: 'path', help: 'CA of the client certificates the HTTPS API requires (default when joined: the cluster CA)' },
   { flag: 'log-level', key: 'logLevel', target: 'logLevel', kind: 'level', help: 'trace, debug, info, warn, error' },
 ];
 
@@ -245,6 +256,7 @@ export function buildConfig(opts: { file?: unknown; fileName?: string; flags: Re
   for (const b of ['crashLoopBackOff', 'imagePullBackOff'] as const) {
     if (cfg[b].maxMs < cfg[b].initialMs) throw new ConfigError(`${b}: maximum ${cfg[b].maxMs} ms is below the initial ${cfg[b].initialMs} ms`);
   }
+  if ((cfg.tlsCertFile === '') !== (cfg.tlsPrivateKeyFile === '')) throw new ConfigError('flags --tls-cert-file and --tls-private-key-file go together');
   if (cfg.rootDir === '' || cfg.rootDir === '/') throw new ConfigError(`flag --root-dir: invalid value ${JSON.stringify(cfg.rootDir)}: must be a directory of its own`);
   return deepFreeze({ ...cfg, nodeName });
 }

@@ -4,7 +4,9 @@
 // read what the pod workers and the source already hold.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../common/log.ts';
 import { errorMessage } from '../common/errors.ts';
 import { streamContainerLog } from './logs.ts';
@@ -28,6 +30,11 @@ export interface ApiServerOptions {
   readonly backend: ApiBackend;
   readonly metrics: AgentMetrics;
   readonly log: Logger;
+  /**
+   * Serve HTTPS with this certificate. With clientCa, every path but /healthz needs a client
+   * certificate signed by it (the API server's log proxy presents one).
+   */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -50,13 +57,20 @@ export class ApiServer {
 
   constructor(opts: ApiServerOptions) {
     this.#o = opts;
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      if (opts.tls?.clientCa !== undefined && !(req.socket as TLSSocket).authorized && new URL(req.url ?? '/', 'https://agent').pathname !== '/healthz') {
+        send(res, 401, 'Unauthorized: a client certificate signed by the cluster CA is required\n');
+        return;
+      }
       this.#handle(req, res).catch((err: unknown) => {
         this.#o.log.warn({ url: req.url, err: errorMessage(err) }, 'api request failed');
         if (!res.headersSent) send(res, 500, `${errorMessage(err)}\n`);
         else res.end();
       });
-    });
+    };
+    this.#server = opts.tls === undefined
+      ? createServer(handler)
+      : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.clientCa !== undefined ? { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, handler);
   }
 
   /** Listen; rejects with a clear message when the address is taken. */

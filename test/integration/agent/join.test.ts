@@ -5,6 +5,7 @@
 
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { parse as parseYaml, stringify } from 'yaml';
@@ -16,6 +17,18 @@ import { flagsFor, makeDirs, NODE, sleeper, startAgentProcess } from './harness.
 
 const run = promisify(execFile);
 const skip = process.getuid?.() === 0 ? false : 'needs root (containerd)';
+
+/** Status of a GET on the agent's HTTPS API, presenting no client certificate. */
+function httpsStatus(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, rejectUnauthorized: false, timeout: 5000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 function inSubnet(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split('/');
@@ -79,7 +92,7 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
   // A pod applied with kubectl: scheduled here, Running, with an IP of the rig's network.
   const manifest = {
     apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' },
-    spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper() }] },
+    spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper('echo hello from web') }] },
   };
   await kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
   const running = await waitFor(async () => {
@@ -91,6 +104,15 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
   t.equal(running.status.hostIP, '127.0.0.1', 'host IP is the node IP');
   t.equal(running.status.conditions.find((c: any) => c.type === 'Ready')?.status, 'True', 'Ready condition');
   const uid = running.metadata.uid as string;
+
+  // Logs through the server's proxy (HTTPS, client certificate); without a certificate only /healthz answers.
+  t.match(await waitFor(async () => {
+    const out = await kubectl(['logs', 'web']).catch(() => '');
+    return out.includes('hello') ? out : undefined;
+  }, { timeoutMs: 10_000, intervalMs: 250, what: 'kubectl logs web' }), 'hello from web', 'kubectl logs through the server');
+  const port = Number(new URL(agent.url).port);
+  t.equal(await httpsStatus(port, '/healthz'), 200, '/healthz without a client certificate');
+  t.equal(await httpsStatus(port, '/pods'), 401, '/pods without a client certificate is refused');
 
   // Deletion finishes: the object goes and the runtime has nothing of the pod left.
   const cri = createCriClient({ endpoint: rig.endpoint, timeoutMs: 10_000 });
