@@ -221,6 +221,7 @@ export class Agent {
     this.#lease.start();
     const source = new ApiSource({
       client, nodeName: cfg.nodeName, log: log.child({ component: 'api-source' }),
+      onDeleting: (podUid, seconds) => workers.setGracePeriodOverride(podUid, seconds),
       isPodGone: async (podUid) => {
         if (workers.hasPod(podUid)) return false;
         const selector = { labelSelector: { [LABEL_POD_UID]: podUid } };

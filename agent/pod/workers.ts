@@ -78,6 +78,8 @@ export class PodWorkers {
   readonly #states = new Map<string, PodState>();
   readonly #runner: KeyedRunner<string>;
   readonly #retryAt = new Map<string, number>();
+  /** Grace periods of deletions asked by the control plane (deletionGracePeriodSeconds), by pod UID. */
+  readonly #graceOverride = new Map<string, number>();
   #sourcesReady = false;
   #resyncTimer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -229,6 +231,11 @@ export class PodWorkers {
     return this.listPods().find((p) => p.metadata.uid === uid);
   }
 
+  /** Terminate the pod with this grace period instead of its spec's, once it leaves the desired set. */
+  setGracePeriodOverride(uid: string, seconds: number): void {
+    if (this.#desired.has(uid) || this.#states.has(uid)) this.#graceOverride.set(uid, Math.max(0, seconds));
+  }
+
   /** True while the agent still desires, or has not finished terminating, the pod with this UID. */
   hasPod(uid: string): boolean {
     return this.#desired.has(uid) || this.#states.has(uid);
@@ -318,7 +325,8 @@ export class PodWorkers {
     const log = this.#log.child({ podUid: uid, ...(state?.pod ? { pod: `${state.pod.metadata.namespace}/${state.pod.metadata.name}` } : {}) });
     log.info({ sandboxes: seen.sandboxes.length, containers: seen.containers.length }, 'terminate pod');
     await this.probes.removePod(uid);
-    const steps = await terminatePod(this.#o.sync, { ...(state?.pod ? { pod: state.pod } : {}), seen });
+    const grace = this.#graceOverride.get(uid);
+    const steps = await terminatePod(this.#o.sync, { ...(state?.pod ? { pod: state.pod } : {}), seen, ...(grace !== undefined ? { gracePeriodOverride: grace } : {}) });
     this.#logSteps(log, steps);
     this.#o.inspector.forget(seen.containers.map((c) => c.id));
     this.#o.metrics.podSyncDuration.observe({ operation: 'terminate' }, (performance.now() - started) / 1000);
@@ -329,6 +337,7 @@ export class PodWorkers {
     }
     if (state?.wake) clearTimeout(state.wake.timer);
     this.#states.delete(uid);
+    this.#graceOverride.delete(uid);
     // A relist taken before the removal may still list the pod: do not terminate it twice.
     this.#retryAt.set(uid, Date.now() + 3000);
     this.#o.sync.crashBackoff.resetPrefix(`${uid}/`);

@@ -20,13 +20,16 @@ const VOLATILE_METADATA = ['resourceVersion', 'managedFields', 'generation'] as 
 
 export type ApiPodDecision =
   | { readonly kind: 'run'; readonly pod: Pod }
-  | { readonly kind: 'deleting' }
+  | { readonly kind: 'deleting'; readonly gracePeriodSeconds: number }
   | { readonly kind: 'finished' }
   | { readonly kind: 'invalid'; readonly errors: readonly string[] };
 
 /** What the agent does with one pod bound to its node. Pure. */
 export function decideApiPod(obj: ApiPod): ApiPodDecision {
-  if (obj.metadata.deletionTimestamp !== undefined && obj.metadata.deletionTimestamp !== null) return { kind: 'deleting' };
+  if (obj.metadata.deletionTimestamp !== undefined && obj.metadata.deletionTimestamp !== null) {
+    const spec = obj.spec as { terminationGracePeriodSeconds?: number };
+    return { kind: 'deleting', gracePeriodSeconds: obj.metadata.deletionGracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30 };
+  }
   const phase = obj.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return { kind: 'finished' };
   const metadata: Record<string, unknown> = { ...obj.metadata };
@@ -42,6 +45,8 @@ export interface ApiSourceOptions {
   readonly log: Logger;
   /** Whether the agent still runs (or is terminating) anything of the pod: false once it is all gone. */
   readonly isPodGone: (podUid: string) => Promise<boolean>;
+  /** Told the grace period of each pod being deleted, before the set without it is delivered. */
+  readonly onDeleting?: (podUid: string, gracePeriodSeconds: number) => void;
   /** Period of the check of pods being deleted. */
   readonly deletionCheckPeriodMs?: number;
 }
@@ -99,6 +104,7 @@ export class ApiSource implements PodSource {
     for (const obj of this.#informer.list()) {
       const d = decideApiPod(obj);
       if (d.kind === 'run') pods.push(d.pod);
+      else if (d.kind === 'deleting' && obj.metadata.uid !== undefined) this.#o.onDeleting?.(obj.metadata.uid, d.gracePeriodSeconds);
       else if (d.kind === 'invalid') {
         const key = `${obj.metadata.uid ?? ''}@${obj.metadata.resourceVersion ?? ''}`;
         if (this.#invalidLogged.get(String(obj.metadata.uid)) !== key) {

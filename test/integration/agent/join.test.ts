@@ -13,7 +13,7 @@ import { createCriClient } from '../../../agent/cri/client.ts';
 import { waitFor } from '../../../common/wait.ts';
 import { startContainerdRig, IMAGES } from '../../helpers/containerd-rig.ts';
 import { ServerProcess } from '../controlplane/apiserver/harness.ts';
-import { flagsFor, makeDirs, NODE, sleeper, startAgentProcess } from './harness.ts';
+import { flagsFor, makeDirs, NODE, startAgentProcess } from './harness.ts';
 
 const run = promisify(execFile);
 const skip = process.getuid?.() === 0 ? false : 'needs root (containerd)';
@@ -92,7 +92,8 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
   // A pod applied with kubectl: scheduled here, Running, with an IP of the rig's network.
   const manifest = {
     apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' },
-    spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper('echo hello from web') }] },
+    // It ignores SIGTERM, so only the delete's short grace period ends it quickly.
+    spec: { terminationGracePeriodSeconds: 60, containers: [{ name: 'main', image: IMAGES.busybox, command: ['sh', '-c', "echo hello from web; trap '' TERM; sleep 3600 & wait"] }] },
   };
   await kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
   const running = await waitFor(async () => {
@@ -119,11 +120,14 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
   t.teardown(() => cri.close());
   const selector = { labelSelector: { 'io.kubernetes.pod.uid': uid } };
   t.ok((await cri.listContainers(selector)).length > 0, 'containers in the runtime before the delete');
-  await kubectl(['delete', 'pod', 'web', '--wait=false']);
+  const deleted = Date.now();
+  await kubectl(['delete', 'pod', 'web', '--grace-period=2', '--wait=false']);
   await waitFor(async () => {
     const out = await kubectl(['get', 'pods', '-o', 'json']);
     return (JSON.parse(out) as { items: unknown[] }).items.length === 0 ? true : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 250, what: 'pod web gone' });
+  }, { timeoutMs: 20_000, intervalMs: 250, what: 'pod web gone' });
+  const deleteMs = Date.now() - deleted;
+  t.ok(deleteMs >= 2000 && deleteMs < 15_000, `deletion took ${deleteMs} ms: the 2 s grace period, not the spec's 60 s`);
   t.same(await cri.listContainers(selector), [], 'no container of the pod left');
   t.same(await cri.listPodSandbox(selector), [], 'no sandbox of the pod left');
 

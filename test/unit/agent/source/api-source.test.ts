@@ -25,6 +25,22 @@ t.test('decideApiPod', async (t) => {
   }
 });
 
+t.test('decideApiPod: grace period of a deletion', async (t) => {
+  const cases: { name: string; grace?: number; spec?: number; want: number }[] = [
+    { name: 'deletionGracePeriodSeconds wins', grace: 3, spec: 20, want: 3 },
+    { name: 'else the spec', spec: 20, want: 20 },
+    { name: 'else 30', want: 30 },
+    { name: 'zero is zero', grace: 0, spec: 20, want: 0 },
+  ];
+  for (const c of cases) {
+    const p = base();
+    p.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    if (c.grace !== undefined) p.metadata.deletionGracePeriodSeconds = c.grace;
+    if (c.spec !== undefined) (p.spec as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds = c.spec;
+    t.same(decideApiPod(p), { kind: 'deleting', gracePeriodSeconds: c.want }, c.name);
+  }
+});
+
 t.test('decideApiPod strips what changes on every write, keeps identity', async (t) => {
   const d = decideApiPod(base());
   if (d.kind !== 'run') throw new Error('expected run');
