@@ -210,7 +210,10 @@ export class Agent {
       nodeName: cfg.nodeName, nodeIp: this.#nodeIp, port: this.#port, cpuMilli: nodeCpuMilli(), memoryBytes: nodeMemoryBytes(), maxPods: cfg.maxPods,
       nodeInfo: await readNodeInfo({ name: version.runtimeName, version: version.runtimeVersion }),
     };
-    this.#nodeReporter = new NodeStatusReporter({ client, facts, log: log.child({ component: 'node-status' }), periodMs: cfg.nodeStatusUpdateFrequencyMs, onNode: (node) => this.#applyPodCidr(node) });
+    this.#nodeReporter = new NodeStatusReporter({ client, facts, log: log.child({ component: 'node-status' }), periodMs: cfg.nodeStatusUpdateFrequencyMs,
+      notReady: () => this.unhealthy(),
+      onNode: (node) => this.#applyPodCidr(node),
+    });
     try {
       await this.#nodeReporter.register();
     } catch (err) {
@@ -222,6 +225,7 @@ export class Agent {
     const source = new ApiSource({
       client, nodeName: cfg.nodeName, log: log.child({ component: 'api-source' }),
       onDeleting: (podUid, seconds) => workers.setGracePeriodOverride(podUid, seconds),
+      onSet: (podUids) => this.#statusWriter?.retain(podUids),
       isPodGone: async (podUid) => {
         if (workers.hasPod(podUid)) return false;
         const selector = { labelSelector: { [LABEL_POD_UID]: podUid } };

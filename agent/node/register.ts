@@ -54,8 +54,11 @@ export function buildNodeLabels(nodeName: string): Record<string, string> {
   return { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': goArch(arch()), 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': goArch(arch()) };
 }
 
-/** Status as the node reports it now; a condition keeps its lastTransitionTime while its status is unchanged. */
-export function buildNodeStatus(facts: NodeFacts, previous: NodeStatus | undefined, nowIso: string): NodeStatus {
+/**
+ * Status as the node reports it now; a condition keeps its lastTransitionTime while its status is
+ * unchanged. `notReady` (why the agent is unhealthy) makes Ready False with that message.
+ */
+export function buildNodeStatus(facts: NodeFacts, previous: NodeStatus | undefined, nowIso: string, notReady?: string): NodeStatus {
   const resources = {
     cpu: `${facts.cpuMilli % 1000 === 0 ? facts.cpuMilli / 1000 : `${facts.cpuMilli}m`}`,
     memory: `${Math.floor(facts.memoryBytes / 1024)}Ki`,
@@ -63,7 +66,8 @@ export function buildNodeStatus(facts: NodeFacts, previous: NodeStatus | undefin
     'ephemeral-storage': '0',
   };
   const before = new Map((previous?.conditions ?? []).map((c) => [c.type, c]));
-  const conditions: Condition[] = CONDITIONS.map((c) => {
+  const conditions: Condition[] = CONDITIONS.map((base) => {
+    const c = base.type === 'Ready' && notReady !== undefined ? { ...base, status: 'False' as const, reason: 'KubeletNotReady', message: notReady } : base;
     const old = before.get(c.type);
     const transition = old !== undefined && old.status === c.status && typeof old.lastTransitionTime === 'string' ? old.lastTransitionTime : nowIso;
     return { ...c, lastHeartbeatTime: nowIso, lastTransitionTime: transition };
@@ -107,6 +111,8 @@ export interface NodeStatusReporterOptions {
   readonly facts: NodeFacts;
   readonly log: Logger;
   readonly periodMs: number;
+  /** Why the node is not ready now (runtime, relist), or undefined when it is. */
+  readonly notReady?: () => string | undefined;
   /** Told the Node after each successful registration or status write (pod CIDR, ...). */
   readonly onNode?: (node: Node) => void;
 }
@@ -146,7 +152,7 @@ export class NodeStatusReporter {
   }
 
   async #writeStatus(current: Node): Promise<Node> {
-    const status = buildNodeStatus(this.#o.facts, current.status, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    const status = buildNodeStatus(this.#o.facts, current.status, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.#o.notReady?.());
     const written = await this.#o.client.updateStatus(NODES, { ...current, status });
     this.#o.onNode?.(written);
     return written;

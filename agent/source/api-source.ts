@@ -22,10 +22,15 @@ export type ApiPodDecision =
   | { readonly kind: 'run'; readonly pod: Pod }
   | { readonly kind: 'deleting'; readonly gracePeriodSeconds: number }
   | { readonly kind: 'finished' }
+  | { readonly kind: 'mirror' }
   | { readonly kind: 'invalid'; readonly errors: readonly string[] };
+
+/** The annotation of a static pod's mirror in the API: the pod runs from its manifest, not from here. */
+export const ANNOTATION_MIRROR = 'kubernetes.io/config.mirror';
 
 /** What the agent does with one pod bound to its node. Pure. */
 export function decideApiPod(obj: ApiPod): ApiPodDecision {
+  if (obj.metadata.annotations?.[ANNOTATION_MIRROR] !== undefined) return { kind: 'mirror' };
   if (obj.metadata.deletionTimestamp !== undefined && obj.metadata.deletionTimestamp !== null) {
     const spec = obj.spec as { terminationGracePeriodSeconds?: number };
     return { kind: 'deleting', gracePeriodSeconds: obj.metadata.deletionGracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30 };
@@ -47,6 +52,8 @@ export interface ApiSourceOptions {
   readonly isPodGone: (podUid: string) => Promise<boolean>;
   /** Told the grace period of each pod being deleted, before the set without it is delivered. */
   readonly onDeleting?: (podUid: string, gracePeriodSeconds: number) => void;
+  /** Told the UIDs of each set delivered. */
+  readonly onSet?: (podUids: ReadonlySet<string>) => void;
   /** Period of the check of pods being deleted. */
   readonly deletionCheckPeriodMs?: number;
 }
@@ -114,6 +121,7 @@ export class ApiSource implements PodSource {
       }
     }
     this.#uids = new Set(pods.map((p) => p.metadata.uid));
+    this.#o.onSet?.(this.#uids);
     this.#onUpdate({ pods, manifests: [] });
   }
 

@@ -49,6 +49,11 @@ export class PodStatusWriter {
     this.#kick(uid, e);
   }
 
+  /** Forget every pod not in this set (the source no longer delivers them). */
+  retain(podUids: ReadonlySet<string>): void {
+    for (const uid of [...this.#entries.keys()]) if (!podUids.has(uid)) this.forget(uid);
+  }
+
   /** Forget a pod (terminated): nothing more is written for it. */
   forget(podUid: string): void {
     const e = this.#entries.get(podUid);

@@ -38,6 +38,13 @@ t.test('buildNodeStatus: heartbeat moves, transition only with a status change',
   }
 });
 
+t.test('buildNodeStatus: an unhealthy agent makes Ready False with the reason', async (t) => {
+  const ready = buildNodeStatus(facts, undefined, T1);
+  const s = buildNodeStatus(facts, ready, T2, 'pleg: no successful relist for 200s');
+  t.match(s.conditions!.find((c) => c.type === 'Ready'), { status: 'False', reason: 'KubeletNotReady', message: 'pleg: no successful relist for 200s', lastTransitionTime: T2 });
+  t.equal(s.conditions!.find((c) => c.type === 'MemoryPressure')!.lastTransitionTime, T1, 'other conditions unchanged');
+});
+
 t.test('buildNodeStatus: fractional CPUs in millicores', async (t) => {
   t.equal(buildNodeStatus({ ...facts, cpuMilli: 1500 }, undefined, T1).capacity!.cpu, '1500m');
 });

@@ -16,6 +16,7 @@ t.test('decideApiPod', async (t) => {
     { name: 'deletionTimestamp: deleting', mutate: (p) => (p.metadata.deletionTimestamp = '2026-01-01T00:00:00Z'), kind: 'deleting' },
     { name: 'Succeeded: finished', mutate: (p) => (p.status = { phase: 'Succeeded' }), kind: 'finished' },
     { name: 'Failed: finished', mutate: (p) => (p.status = { phase: 'Failed' }), kind: 'finished' },
+    { name: 'a mirror pod: ignored', mutate: (p) => (p.metadata.annotations = { 'kubernetes.io/config.mirror': 'abc' }), kind: 'mirror' },
     { name: 'no image: invalid', mutate: (p) => delete (p.spec.containers[0] as { image?: string }).image, kind: 'invalid' },
   ];
   for (const c of cases) {
