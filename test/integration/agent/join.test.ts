@@ -13,7 +13,7 @@ import { createCriClient } from '../../../agent/cri/client.ts';
 import { waitFor } from '../../../common/wait.ts';
 import { startContainerdRig, IMAGES } from '../../helpers/containerd-rig.ts';
 import { ServerProcess } from '../controlplane/apiserver/harness.ts';
-import { flagsFor, makeDirs, NODE, startAgentProcess } from './harness.ts';
+import { flagsFor, makeDirs, NODE, podManifest, sleeper, startAgentProcess, writeManifest } from './harness.ts';
 
 const run = promisify(execFile);
 const skip = process.getuid?.() === 0 ? false : 'needs root (containerd)';
@@ -57,10 +57,10 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
     return (await p).stdout;
   };
 
-  const agent = await startAgentProcess(t, flagsFor(rig, dirs, { kubeconfig: nodeKubeconfig, 'node-status-update-frequency': '2s', 'cni-conf-dir': `${dirs.base}/cni-conf` }), { logFile: `${dirs.base}/agent.log` });
-  t.teardown(() => {
-    if (agent.child.exitCode === null) agent.child.kill('SIGTERM');
-  });
+  // A static pod keeps running from the manifest directory next to the pods from the server.
+  await writeManifest(dirs, 'static.yaml', podManifest('static', { containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper() }] }));
+  const flags = flagsFor(rig, dirs, { kubeconfig: nodeKubeconfig, 'node-status-update-frequency': '2s', 'cni-conf-dir': `${dirs.base}/cni-conf` });
+  let agent = await startAgentProcess(t, flags, { logFile: `${dirs.base}/agent.log` });
 
   // The Node, Ready, as kubectl shows it.
   const node = await waitFor(async () => {
@@ -115,21 +115,53 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
   t.equal(await httpsStatus(port, '/healthz'), 200, '/healthz without a client certificate');
   t.equal(await httpsStatus(port, '/pods'), 401, '/pods without a client certificate is refused');
 
-  // Deletion finishes: the object goes and the runtime has nothing of the pod left.
   const cri = createCriClient({ endpoint: rig.endpoint, timeoutMs: 10_000 });
   t.teardown(() => cri.close());
+  const runningContainers = async (podName: string): Promise<number> =>
+    (await cri.listContainers({ state: 'running', labelSelector: { 'io.kubernetes.pod.name': podName } })).length;
+  t.equal(await waitFor(async () => (await runningContainers(`static-${NODE}`)) || undefined, { timeoutMs: 20_000, intervalMs: 250, what: 'static pod running' }), 1, 'the static pod runs');
+  const podNames = async (selector?: string): Promise<string[]> =>
+    (JSON.parse(await kubectl(['get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : [])])) as { items: { metadata: { name: string } }[] }).items.map((p) => p.metadata.name);
+  t.notOk((await podNames()).includes(`static-${NODE}`), 'no mirror pod for it (not implemented)');
+
+  // A Deployment: the controllers make the pods, the scheduler binds them here, the agent runs them.
+  const app = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace: 'default' },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'app' } }, template: { metadata: { labels: { app: 'app' } }, spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper() }] } } },
+  };
+  await kubectl(['apply', '-f', '-'], JSON.stringify(app));
+  const appPods = await waitFor(async () => {
+    const items = (JSON.parse(await kubectl(['get', 'pods', '-l', 'app=app', '-o', 'json'])) as { items: any[] }).items;
+    return items.length === 2 && items.every((p) => p.status?.phase === 'Running' && p.status?.podIP) ? items : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 250, what: 'deployment pods Running' });
+  for (const p of appPods) t.ok(inSubnet(p.status.podIP, rig.podSubnet), `${p.metadata.name}: IP ${p.status.podIP} in the rig subnet`);
+
+  // A restarted agent adopts what runs: same containers, no restart, status still written.
+  const webContainer = running.status.containerStatuses[0].containerID as string;
+  agent.child.kill('SIGTERM');
+  t.same(await agent.exited, { code: 0, signal: null }, 'agent stopped');
+  agent = await startAgentProcess(t, flags, { logFile: `${dirs.base}/agent.log` });
+  const after = JSON.parse(await kubectl(['get', 'pod', 'web', '-o', 'json'])) as any;
+  t.equal(after.status.containerStatuses[0].containerID, webContainer, 'web keeps its container');
+  t.equal(after.status.containerStatuses[0].restartCount, 0, 'and was not restarted');
+  t.equal(await runningContainers('web'), 1, 'one container of web in the runtime');
+
+  // Deletion finishes: the object goes and the runtime has nothing of the pod left.
   const selector = { labelSelector: { 'io.kubernetes.pod.uid': uid } };
   t.ok((await cri.listContainers(selector)).length > 0, 'containers in the runtime before the delete');
   const deleted = Date.now();
   await kubectl(['delete', 'pod', 'web', '--grace-period=2', '--wait=false']);
-  await waitFor(async () => {
-    const out = await kubectl(['get', 'pods', '-o', 'json']);
-    return (JSON.parse(out) as { items: unknown[] }).items.length === 0 ? true : undefined;
-  }, { timeoutMs: 20_000, intervalMs: 250, what: 'pod web gone' });
+  await waitFor(async () => !(await podNames()).includes('web'), { timeoutMs: 20_000, intervalMs: 250, what: 'pod web gone' });
   const deleteMs = Date.now() - deleted;
   t.ok(deleteMs >= 2000 && deleteMs < 15_000, `deletion took ${deleteMs} ms: the 2 s grace period, not the spec's 60 s`);
   t.same(await cri.listContainers(selector), [], 'no container of the pod left');
   t.same(await cri.listPodSandbox(selector), [], 'no sandbox of the pod left');
+
+  // Deleting the Deployment: its pods go through the same graceful deletion.
+  await kubectl(['delete', 'deployment', 'app', '--wait=false']);
+  await waitFor(async () => (await podNames('app=app')).length === 0, { timeoutMs: 30_000, intervalMs: 250, what: 'deployment pods gone' });
+  for (const p of appPods) t.same(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': p.metadata.uid } }), [], `${p.metadata.name}: no container left`);
+  t.equal(await runningContainers(`static-${NODE}`), 1, 'the static pod still runs');
 
   // The lease was renewed meanwhile (every 10 s).
   const renewed = await waitFor(async () => {
