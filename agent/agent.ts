@@ -72,6 +72,7 @@ export class Agent {
   #apiPods: readonly Pod[] = [];
   #podCidr = '';
   #cniWrite: Promise<void> = Promise.resolve();
+  #joining: Promise<void> = Promise.resolve();
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -184,10 +185,32 @@ export class Agent {
         workers.setPods([...this.#filePods, ...this.#apiPods]);
       });
     }
-    if (cfg.kubeconfig !== '') await this.#join(cri, workers);
-    workers.markSourcesReady();
-    workers.start();
+    if (cfg.kubeconfig !== '') {
+      const client = this.#makeClient();
+      // Static pods run at once, even while the server cannot be reached; pods nobody wants are
+      // only terminated once the server's set of pods for this node arrived as well.
+      workers.start();
+      this.#joining = this.#join(client, cri, workers).then(
+        () => {
+          if (!this.#stopped) workers.markSourcesReady();
+        },
+        (err: unknown) => log.error({ err: errorMessage(err) }, 'join the control plane failed'),
+      );
+    } else {
+      workers.markSourcesReady();
+      workers.start();
+    }
     log.info({ node: cfg.nodeName, nodeIp: this.#nodeIp, runtime: cfg.containerRuntimeEndpoint, manifests: cfg.podManifestPath, api: `${cfg.address}:${this.#port}` }, 'agent started');
+  }
+
+  #makeClient(): ApiClient {
+    const cfg = this.config;
+    try {
+      this.#client = ApiClient.fromKubeconfig(cfg.kubeconfig, { log: this.#log.child({ component: 'api-client' }) });
+      return this.#client;
+    } catch (err) {
+      throw new AgentStartError(`read kubeconfig ${cfg.kubeconfig}: ${errorMessage(err)}`, err);
+    }
   }
 
   /**
@@ -195,16 +218,9 @@ export class Agent {
    * Lease, write pod statuses, and take the pods bound to this node as the second source. Resolves
    * once the first list of those pods arrived, so no running pod is taken for an orphan.
    */
-  async #join(cri: CriClient, workers: PodWorkers): Promise<void> {
+  async #join(client: ApiClient, cri: CriClient, workers: PodWorkers): Promise<void> {
     const cfg = this.config;
     const log = this.#log;
-    let client: ApiClient;
-    try {
-      client = ApiClient.fromKubeconfig(cfg.kubeconfig, { log: log.child({ component: 'api-client' }) });
-    } catch (err) {
-      throw new AgentStartError(`read kubeconfig ${cfg.kubeconfig}: ${errorMessage(err)}`, err);
-    }
-    this.#client = client;
     const version = await cri.version();
     const facts = {
       nodeName: cfg.nodeName, nodeIp: this.#nodeIp, port: this.#port, cpuMilli: nodeCpuMilli(), memoryBytes: nodeMemoryBytes(), maxPods: cfg.maxPods,
@@ -219,6 +235,7 @@ export class Agent {
     } catch (err) {
       log.warn({ err: errorMessage(err), server: cfg.kubeconfig }, 'register node failed; retrying with the node status updates');
     }
+    if (this.#stopped) return;
     this.#nodeReporter.start();
     this.#lease = new NodeLease({ client, nodeName: cfg.nodeName, log: log.child({ component: 'node-lease' }), renewPeriodMs: 10_000 });
     this.#lease.start();
@@ -333,6 +350,7 @@ export class Agent {
     const started = this.#workers !== undefined;
     await this.#source?.stop();
     await this.#apiSource?.stop();
+    await this.#joining;
     await this.#lease?.stop();
     await this.#nodeReporter?.stop();
     await this.#statusWriter?.stop();

@@ -94,6 +94,7 @@ export class ApiSource implements PodSource {
     this.#informer.addHandler({ onAdd: changed, onUpdate: changed, onDelete: changed });
     this.#informer.start();
     await this.#informer.waitForSync();
+    if (this.#stopped) return;
     this.#deliver();
     const period = this.#o.deletionCheckPeriodMs ?? 1000;
     const tick = (): void => {

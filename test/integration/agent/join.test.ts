@@ -170,3 +170,21 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
   }, { timeoutMs: 15_000, intervalMs: 500, what: 'lease renewed' }) as any;
   t.ok(Date.parse(renewed.spec.renewTime) > Date.parse(firstLease.spec.renewTime), 'renewTime moved forward');
 });
+
+t.test('with the server unreachable the agent starts and runs its static pods', { skip, timeout: 60_000 }, async (t) => {
+  const rig = await startContainerdRig();
+  t.teardown(() => rig.stop());
+  const dirs = await makeDirs(t, rig);
+  // Nothing listens on port 1: every request is refused.
+  const kubeconfig = { apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }], users: [{ name: 'u', user: { token: 'x' } }], contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }], 'current-context': 'c' };
+  await writeFile(`${dirs.base}/node.kubeconfig`, stringify(kubeconfig));
+  await writeManifest(dirs, 'static.yaml', podManifest('static', { containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper() }] }));
+  const agent = await startAgentProcess(t, flagsFor(rig, dirs, { kubeconfig: `${dirs.base}/node.kubeconfig` }), { logFile: `${dirs.base}/agent.log` });
+  const cri = createCriClient({ endpoint: rig.endpoint, timeoutMs: 10_000 });
+  t.teardown(() => cri.close());
+  await waitFor(async () => (await cri.listContainers({ state: 'running', labelSelector: { 'io.kubernetes.pod.name': `static-${NODE}` } })).length === 1, { timeoutMs: 20_000, intervalMs: 250, what: 'static pod running' });
+  t.pass('the static pod runs');
+  await waitFor(async () => (await agent.logLines()).some((l) => l.msg === 'register node failed; retrying with the node status updates'), { timeoutMs: 30_000, intervalMs: 250, what: 'registration failure logged' });
+  t.pass('the failed registration is logged');
+  t.notOk((await agent.logLines()).some((l) => l.msg === 'joined the control plane'), 'not joined');
+});
