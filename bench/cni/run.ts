@@ -2,13 +2,17 @@
 // subnet and options (isGateway, isDefaultGateway, ipMasq), each plugin in its own netns playing the
 // host. Per round: N sequential ADDs into fresh pod netns (interleaved with each other and with a
 // bare `node -e 0`), then the N DELs with prevResult; then P ADDs started at once (wall time until
-// the last returns) and the P DELs. Then a profile of moor-bridge's own time from its debug log:
+// the last returns) and the P DELs. A third side, the floor (bench/cni/floor.cjs: Node started as
+// moor-bridge starts, running the same two children and nothing else), shows where a Node plugin
+// doing this work cannot go below. Then a profile of moor-bridge's own time from its debug log:
 // process start + module load vs each subprocess. CPU time is measured too (the children's user +
 // system time this process collects as it reaps them, /proc/self/stat): on 2 cores 20 parallel ADDs
 // are CPU-bound, so CPU per ADD is what the parallel figure follows. Prints a table and JSON, and
 // writes the JSON to bench/results/cni-<time>.json.
 //
-//   node --import tsx bench/cni/run.ts [--n 50] [--parallel 20] [--rounds 2] [--masq true|false]
+//   node --import tsx bench/cni/run.ts [--n 50] [--parallel 20] [--rounds 2] [--repeat 3] [--masq true|false] [--floor true|false]
+//
+// --repeat: parallel phases per round, each plugin in turn (the parallel figure is the noisiest).
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,19 +24,23 @@ const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '50' },
     parallel: { type: 'string', default: '20' },
+    repeat: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
     masq: { type: 'string', default: 'true' },
+    floor: { type: 'string', default: 'true' },
     profile: { type: 'string', default: '20' },
   },
 });
 const N = Number(values.n);
 const P = Number(values.parallel);
+const REPEAT = Number(values.repeat);
 const ROUNDS = Number(values.rounds);
 const MASQ = values.masq !== 'false';
+const FLOOR = values.floor !== 'false' && MASQ;
 const PROFILE = Number(values.profile);
 const SUBNET = '10.240.0.0/24';
 
-type Kind = 'moor' | 'ref';
+type Kind = 'moor' | 'ref' | 'floor';
 
 interface Side {
   readonly kind: Kind;
@@ -99,12 +107,26 @@ function bareNode(lab: Lab, clean: boolean): Promise<number> {
   });
 }
 
+/** The floor (bench/cni/floor.cjs) as an executable started exactly as moor-bridge starts. */
+async function writeFloor(dir: string): Promise<string> {
+  const { SHEBANG_ENV, NODE_FLAGS } = (await import(join(REPO, 'cni', 'bundle.mjs'))) as { SHEBANG_ENV: string; NODE_FLAGS: string };
+  const path = join(dir, 'moor-floor');
+  writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  writeFileSync(path, `#!${SHEBANG_ENV} ${process.execPath} ${NODE_FLAGS}\n${readFileSync(join(REPO, 'bench', 'cni', 'floor.cjs'), 'utf8')}`, { mode: 0o755 });
+  return path;
+}
+
+/** `list` rotated left by `by`: each plugin goes first in turn. */
+function rotate<T>(list: readonly T[], by: number): T[] {
+  const n = by % list.length;
+  return [...list.slice(n), ...list.slice(0, n)];
+}
+
 async function main(): Promise<void> {
   const moorPlugin = await moorBridgePath();
-  const labs = { moor: await Lab.create(), ref: await Lab.create() };
+  const labs: Record<Kind, Lab> = { moor: await Lab.create(), ref: await Lab.create(), floor: await Lab.create() };
   const cleanup = () => {
-    labs.moor.cleanup();
-    labs.ref.cleanup();
+    for (const lab of Object.values(labs)) lab.cleanup();
   };
   process.on('SIGINT', () => {
     cleanup();
@@ -112,97 +134,112 @@ async function main(): Promise<void> {
   });
   try {
     const common = { cniVersion: '1.0.0', isGateway: true, isDefaultGateway: true, ipMasq: MASQ };
+    const moorConfig = { ...common, name: 'mbbench', type: 'moor-bridge', bridge: 'mbbench0', logFile: labs.moor.logFile, ipam: { ranges: [[{ subnet: SUBNET }]], dataDir: labs.moor.dataDir } };
     const sides: Record<Kind, Side> = {
-      moor: {
-        kind: 'moor', lab: labs.moor, plugin: moorPlugin,
-        config: { ...common, name: 'mbbench', type: 'moor-bridge', bridge: 'mbbench0', logFile: labs.moor.logFile, ipam: { ranges: [[{ subnet: SUBNET }]], dataDir: labs.moor.dataDir } },
-      },
+      moor: { kind: 'moor', lab: labs.moor, plugin: moorPlugin, config: moorConfig },
       ref: {
         kind: 'ref', lab: labs.ref, plugin: join(REFERENCE_DIR, 'bridge'),
         config: { ...common, name: 'mbbench', type: 'bridge', bridge: 'mbbench0', ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], dataDir: labs.ref.dataDir } },
       },
+      floor: { kind: 'floor', lab: labs.floor, plugin: await writeFloor(labs.floor.dir), config: moorConfig },
     };
-    const seq: Record<'bare' | 'bareClean' | 'moorAdd' | 'refAdd' | 'moorDel' | 'refDel', number[]> = { bare: [], bareClean: [], moorAdd: [], refAdd: [], moorDel: [], refDel: [] };
-    const par: Record<'moorAdd' | 'refAdd' | 'moorDel' | 'refDel', number[]> = { moorAdd: [], refAdd: [], moorDel: [], refDel: [] };
+    // the floor only ADDs (it has no DEL): its pods go with their netns
+    const kinds: Kind[] = FLOOR ? ['moor', 'ref', 'floor'] : ['moor', 'ref'];
+    const delKinds: Kind[] = ['moor', 'ref'];
+    const seq: Record<string, number[]> = { bare: [], bareClean: [] };
+    const par: Record<string, number[]> = {};
     const cpuSum = () => ({ ms: 0, n: 0 });
-    const cpu = {
-      seq: { bareClean: cpuSum(), moorAdd: cpuSum(), refAdd: cpuSum(), moorDel: cpuSum(), refDel: cpuSum() },
-      par: { moorAdd: cpuSum(), refAdd: cpuSum(), moorDel: cpuSum(), refDel: cpuSum() },
-    };
+    const cpu = { seq: { bareClean: cpuSum() } as Record<string, { ms: number; n: number }>, par: {} as Record<string, { ms: number; n: number }> };
+    for (const k of kinds) {
+      for (const op of k === 'floor' ? ['Add'] : ['Add', 'Del']) {
+        seq[k + op] = [];
+        par[k + op] = [];
+        cpu.seq[k + op] = cpuSum();
+        cpu.par[k + op] = cpuSum();
+      }
+    }
 
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}: ${N} sequential ADD/DEL each\n`);
-      const pods: Record<Kind, PodNs[]> = { moor: [], ref: [] };
-      const results: Record<Kind, unknown[]> = { moor: [], ref: [] };
+      const pods = Object.fromEntries(kinds.map((k) => [k, [] as PodNs[]])) as Record<Kind, PodNs[]>;
+      const results = Object.fromEntries(kinds.map((k) => [k, [] as unknown[]])) as Record<Kind, unknown[]>;
+      for (let i = 0; i < N; i++) for (const k of kinds) pods[k].push(labs[k].podNs());
       for (let i = 0; i < N; i++) {
-        pods.moor.push(labs.moor.podNs());
-        pods.ref.push(labs.ref.podNs());
-      }
-      for (let i = 0; i < N; i++) {
-        const order: Kind[] = i % 2 === 0 ? ['moor', 'ref'] : ['ref', 'moor'];
-        seq.bare.push(await bareNode(labs.moor, false));
-        seq.bareClean.push(await withCpu(cpu.seq.bareClean, 1, () => bareNode(labs.moor, true)));
-        for (const k of order) {
-          const r = await withCpu(cpu.seq[k === 'moor' ? 'moorAdd' : 'refAdd'], 1, () => invoke(sides[k], 'ADD', `seq-${round}-${i}`, pods[k][i]!));
-          seq[k === 'moor' ? 'moorAdd' : 'refAdd'].push(r.durationMs);
+        seq.bare!.push(await bareNode(labs.moor, false));
+        seq.bareClean!.push(await withCpu(cpu.seq.bareClean!, 1, () => bareNode(labs.moor, true)));
+        for (const k of rotate(kinds, i)) {
+          const r = await withCpu(cpu.seq[`${k}Add`]!, 1, () => invoke(sides[k], 'ADD', `seq-${round}-${i}`, pods[k][i]!));
+          seq[`${k}Add`]!.push(r.durationMs);
           results[k][i] = r.json;
         }
       }
       for (let i = 0; i < N; i++) {
-        const order: Kind[] = i % 2 === 0 ? ['ref', 'moor'] : ['moor', 'ref'];
-        for (const k of order) {
-          const r = await withCpu(cpu.seq[k === 'moor' ? 'moorDel' : 'refDel'], 1, () => invoke(sides[k], 'DEL', `seq-${round}-${i}`, pods[k][i]!, results[k][i]));
-          seq[k === 'moor' ? 'moorDel' : 'refDel'].push(r.durationMs);
+        for (const k of rotate(delKinds, i + 1)) {
+          const r = await withCpu(cpu.seq[`${k}Del`]!, 1, () => invoke(sides[k], 'DEL', `seq-${round}-${i}`, pods[k][i]!, results[k][i]));
+          seq[`${k}Del`]!.push(r.durationMs);
         }
       }
-      for (const k of ['moor', 'ref'] as const) for (const p of pods[k]) labs[k].removeNs(p);
+      for (const k of kinds) for (const p of pods[k]) labs[k].removeNs(p);
 
-      process.stderr.write(`round ${round + 1}/${ROUNDS}: ${P} parallel ADD/DEL each\n`);
-      const order: Kind[] = round % 2 === 0 ? ['moor', 'ref'] : ['ref', 'moor'];
-      for (const k of order) {
-        const ps = Array.from({ length: P }, () => labs[k].podNs());
-        let t0 = performance.now();
-        const adds = await withCpu(cpu.par[k === 'moor' ? 'moorAdd' : 'refAdd'], P, () => Promise.all(ps.map((p, i) => invoke(sides[k], 'ADD', `par-${round}-${i}`, p))));
-        par[k === 'moor' ? 'moorAdd' : 'refAdd'].push(performance.now() - t0);
-        t0 = performance.now();
-        await withCpu(cpu.par[k === 'moor' ? 'moorDel' : 'refDel'], P, () => Promise.all(ps.map((p, i) => invoke(sides[k], 'DEL', `par-${round}-${i}`, p, adds[i]!.json))));
-        par[k === 'moor' ? 'moorDel' : 'refDel'].push(performance.now() - t0);
-        for (const p of ps) labs[k].removeNs(p);
+      process.stderr.write(`round ${round + 1}/${ROUNDS}: ${REPEAT} x ${P} parallel ADD/DEL each\n`);
+      for (let rep = 0; rep < REPEAT; rep++) {
+        for (const k of rotate(kinds, round * REPEAT + rep)) {
+          const ps = Array.from({ length: P }, () => labs[k].podNs());
+          const tag = `par-${round}-${rep}`;
+          let t0 = performance.now();
+          const adds = await withCpu(cpu.par[`${k}Add`]!, P, () => Promise.all(ps.map((p, i) => invoke(sides[k], 'ADD', `${tag}-${i}`, p))));
+          par[`${k}Add`]!.push(performance.now() - t0);
+          if (k !== 'floor') {
+            t0 = performance.now();
+            await withCpu(cpu.par[`${k}Del`]!, P, () => Promise.all(ps.map((p, i) => invoke(sides[k], 'DEL', `${tag}-${i}`, p, adds[i]!.json))));
+            par[`${k}Del`]!.push(performance.now() - t0);
+          }
+          for (const p of ps) labs[k].removeNs(p);
+        }
       }
     }
 
     process.stderr.write(`profile: ${PROFILE} moor-bridge ADD/DEL with debug logging\n`);
     const profile = await profileMoor(sides.moor, PROFILE);
 
-    const s = Object.fromEntries(Object.entries(seq).map(([k, v]) => [k, stats(v)])) as Record<keyof typeof seq, ReturnType<typeof stats>>;
-    const p = Object.fromEntries(Object.entries(par).map(([k, v]) => [k, stats(v)])) as Record<keyof typeof par, ReturnType<typeof stats>>;
+    const s = Object.fromEntries(Object.entries(seq).map(([k, v]) => [k, stats(v)])) as Record<string, ReturnType<typeof stats>>;
+    const p = Object.fromEntries(Object.entries(par).map(([k, v]) => [k, stats(v)])) as Record<string, ReturnType<typeof stats>>;
+    const cpuPerCallMs = {
+      sequential: Object.fromEntries(Object.entries(cpu.seq).map(([k, v]) => [k, round(v.ms / Math.max(1, v.n))])),
+      parallel: Object.fromEntries(Object.entries(cpu.par).map(([k, v]) => [k, round(v.ms / Math.max(1, v.n))])),
+    };
+    const ratio = (a: string, b: string, field: 'median' | 'p90' | 'min', from: Record<string, ReturnType<typeof stats>>) =>
+      from[a] === undefined || from[b] === undefined ? undefined : round2(from[a]![field] / from[b]![field]);
     const report = {
       bench: 'cni',
       at: new Date().toISOString(),
-      config: { n: N, parallel: P, rounds: ROUNDS, ipMasq: MASQ, subnet: SUBNET, cniVersion: '1.0.0', node: process.version },
+      config: { n: N, parallel: P, rounds: ROUNDS, repeat: REPEAT, ipMasq: MASQ, floor: FLOOR, subnet: SUBNET, cniVersion: '1.0.0', node: process.version },
       sequentialMs: s,
       parallelWallMs: p,
       ratios: {
-        addMedian: round2(s.moorAdd.median / s.refAdd.median),
-        addP90: round2(s.moorAdd.p90 / s.refAdd.p90),
-        delMedian: round2(s.moorDel.median / s.refDel.median),
-        delP90: round2(s.moorDel.p90 / s.refDel.p90),
-        parallelAdd: round2(p.moorAdd.median / p.refAdd.median),
-        parallelDel: round2(p.moorDel.median / p.refDel.median),
+        addMedian: ratio('moorAdd', 'refAdd', 'median', s),
+        addP90: ratio('moorAdd', 'refAdd', 'p90', s),
+        delMedian: ratio('moorDel', 'refDel', 'median', s),
+        delP90: ratio('moorDel', 'refDel', 'p90', s),
+        parallelAdd: ratio('moorAdd', 'refAdd', 'median', p),
+        parallelAddMin: ratio('moorAdd', 'refAdd', 'min', p),
+        parallelDel: ratio('moorDel', 'refDel', 'median', p),
+        // the floor against the reference: where a Node plugin doing this work cannot go below
+        floorAddMedian: ratio('floorAdd', 'refAdd', 'median', s),
+        floorParallelAdd: ratio('floorAdd', 'refAdd', 'median', p),
+        cpuPerAddSequential: round2(cpuPerCallMs.sequential.moorAdd! / cpuPerCallMs.sequential.refAdd!),
+        cpuPerAddParallel: round2(cpuPerCallMs.parallel.moorAdd! / cpuPerCallMs.parallel.refAdd!),
       },
       // mean CPU (user + system, the plugin and everything it ran) per invocation
-      cpuPerCallMs: {
-        sequential: Object.fromEntries(Object.entries(cpu.seq).map(([k, v]) => [k, round(v.ms / Math.max(1, v.n))])),
-        parallel: Object.fromEntries(Object.entries(cpu.par).map(([k, v]) => [k, round(v.ms / Math.max(1, v.n))])),
-      },
-      addAboveBareNodeMs: round(s.moorAdd.median - s.bare.median),
-      addAboveCleanBareNodeMs: round(s.moorAdd.median - s.bareClean.median),
+      cpuPerCallMs,
+      addAboveBareNodeMs: round(s.moorAdd!.median - s.bare!.median),
+      addAboveCleanBareNodeMs: round(s.moorAdd!.median - s.bareClean!.median),
       nodeExtraCaCertsSet: process.env.NODE_EXTRA_CA_CERTS !== undefined,
       targets: {
-        'DEL median <= 1.0x reference': s.moorDel.median <= s.refDel.median,
-        'ADD median <= bare node + 25 ms': s.moorAdd.median - s.bare.median <= 25,
-        'ADD median <= bare node without NODE_EXTRA_CA_CERTS + 25 ms': s.moorAdd.median - s.bareClean.median <= 25,
-        '20 parallel ADDs <= 1.0x reference': p.moorAdd.median <= p.refAdd.median,
+        'DEL median <= 1.0x reference': s.moorDel!.median <= s.refDel!.median,
+        'ADD median <= bare node + 25 ms': s.moorAdd!.median - s.bare!.median <= 25,
+        'ADD median <= bare node without NODE_EXTRA_CA_CERTS + 25 ms': s.moorAdd!.median - s.bareClean!.median <= 25,
+        '20 parallel ADDs <= 1.0x reference': p.moorAdd!.median <= p.refAdd!.median,
       },
       profile,
     };
@@ -268,9 +305,9 @@ async function profileMoor(side: Side, count: number): Promise<Record<string, un
 
 function printTable(r: {
   sequentialMs: Record<string, { median: number; p90: number }>;
-  parallelWallMs: Record<string, { median: number }>;
+  parallelWallMs: Record<string, { median: number; min: number }>;
   cpuPerCallMs: { sequential: Record<string, number>; parallel: Record<string, number> };
-  ratios: Record<string, number>;
+  ratios: Record<string, number | undefined>;
   addAboveBareNodeMs: number;
   addAboveCleanBareNodeMs: number;
 }): void {
@@ -280,11 +317,16 @@ function printTable(r: {
   let out = row('', 'moor-bridge', 'reference', 'ratio');
   out += row('ADD median / p90 ms', `${s.moorAdd!.median} / ${s.moorAdd!.p90}`, `${s.refAdd!.median} / ${s.refAdd!.p90}`, `${r.ratios.addMedian}`);
   out += row('DEL median / p90 ms', `${s.moorDel!.median} / ${s.moorDel!.p90}`, `${s.refDel!.median} / ${s.refDel!.p90}`, `${r.ratios.delMedian}`);
-  out += row(`${P} parallel ADDs ms`, `${p.moorAdd!.median}`, `${p.refAdd!.median}`, `${r.ratios.parallelAdd}`);
-  out += row(`${P} parallel DELs ms`, `${p.moorDel!.median}`, `${p.refDel!.median}`, `${r.ratios.parallelDel}`);
+  out += row(`${P} par. ADDs med/min`, `${Math.round(p.moorAdd!.median)} / ${Math.round(p.moorAdd!.min)}`, `${Math.round(p.refAdd!.median)} / ${Math.round(p.refAdd!.min)}`, `${r.ratios.parallelAdd}`);
+  out += row(`${P} par. DELs med/min`, `${Math.round(p.moorDel!.median)} / ${Math.round(p.moorDel!.min)}`, `${Math.round(p.refDel!.median)} / ${Math.round(p.refDel!.min)}`, `${r.ratios.parallelDel}`);
   const c = r.cpuPerCallMs;
   out += row('CPU/ADD seq, par ms', `${c.sequential.moorAdd} / ${c.parallel.moorAdd}`, `${c.sequential.refAdd} / ${c.parallel.refAdd}`, `${round2(c.sequential.moorAdd! / c.sequential.refAdd!)}`);
   out += row('CPU/DEL seq, par ms', `${c.sequential.moorDel} / ${c.parallel.moorDel}`, `${c.sequential.refDel} / ${c.parallel.refDel}`, `${round2(c.sequential.moorDel! / c.sequential.refDel!)}`);
+  if (s.floorAdd !== undefined && p.floorAdd !== undefined) {
+    out += row('floor: ADD median ms', `${s.floorAdd.median}`, `${s.refAdd!.median}`, `${r.ratios.floorAddMedian}`);
+    out += row(`floor: ${P} par. ADDs`, `${Math.round(p.floorAdd.median)} / ${Math.round(p.floorAdd.min)}`, `${Math.round(p.refAdd!.median)} / ${Math.round(p.refAdd!.min)}`, `${r.ratios.floorParallelAdd}`);
+    out += row('floor: CPU/ADD seq, par', `${c.sequential.floorAdd} / ${c.parallel.floorAdd}`, `${c.sequential.refAdd} / ${c.parallel.refAdd}`, `${round2(c.sequential.floorAdd! / c.sequential.refAdd!)}`);
+  }
   out += `bare node -e 0 (as moor-bridge starts it) CPU ${c.sequential.bareClean} ms\n`;
   out += `bare node -e 0 median ${s.bare!.median} ms; moor-bridge ADD is ${r.addAboveBareNodeMs} ms above it\n`;
   out += `bare node -e 0 without NODE_EXTRA_CA_CERTS/NODE_OPTIONS (as moor-bridge starts) median ${s.bareClean!.median} ms; ADD is ${r.addAboveCleanBareNodeMs} ms above it\n`;
