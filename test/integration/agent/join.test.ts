@@ -95,11 +95,13 @@ t.test('the agent joins the server and runs the pods bound to its node', { skip,
     // It ignores SIGTERM, so only the delete's short grace period ends it quickly.
     spec: { terminationGracePeriodSeconds: 60, containers: [{ name: 'main', image: IMAGES.busybox, command: ['sh', '-c', "echo hello from web; trap '' TERM; sleep 3600 & wait"] }] },
   };
+  const applied = Date.now();
   await kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
   const running = await waitFor(async () => {
     const p = JSON.parse(await kubectl(['get', 'pod', 'web', '-o', 'json'])) as any;
     return p.status?.phase === 'Running' && p.status?.podIP ? p : undefined;
   }, { timeoutMs: 45_000, intervalMs: 250, what: 'pod web Running' }) as any;
+  t.comment(`kubectl apply to Running with a pod IP (as kubectl sees it): ${Date.now() - applied} ms`);
   t.equal(running.spec.nodeName, NODE, 'bound to the node');
   t.ok(inSubnet(running.status.podIP, rig.podSubnet), `pod IP ${running.status.podIP} in ${rig.podSubnet}`);
   t.equal(running.status.hostIP, '127.0.0.1', 'host IP is the node IP');
