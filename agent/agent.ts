@@ -1,6 +1,8 @@
 // The agent assembled from its parts: CRI client, pod workers, PLEG, the manifest source and the
 // HTTP API. start() refuses to go on when the runtime does not answer (Version and Status, since a
 // socket alone proves nothing); stop() stops the agent's own loops and leaves every pod running.
+// With --kubeconfig it also joins the control plane (node/, source/api-*.ts): Node and Lease, the
+// pods bound to the node as a second source, their status written back, HTTPS for the log proxy.
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { NodeError, errorMessage } from '../common/errors.ts';
@@ -63,7 +65,6 @@ export class Agent {
   #nodeIp = '';
   #stopped = false;
   // Joined to a control plane (--kubeconfig): the second pod source and the node's objects.
-  #client: ApiClient | undefined;
   #apiSource: ApiSource | undefined;
   #statusWriter: PodStatusWriter | undefined;
   #nodeReporter: NodeStatusReporter | undefined;
@@ -206,8 +207,7 @@ export class Agent {
   #makeClient(): ApiClient {
     const cfg = this.config;
     try {
-      this.#client = ApiClient.fromKubeconfig(cfg.kubeconfig, { log: this.#log.child({ component: 'api-client' }) });
-      return this.#client;
+      return ApiClient.fromKubeconfig(cfg.kubeconfig, { log: this.#log.child({ component: 'api-client' }) });
     } catch (err) {
       throw new AgentStartError(`read kubeconfig ${cfg.kubeconfig}: ${errorMessage(err)}`, err);
     }
