@@ -297,7 +297,10 @@ export class Agent {
     if (confDir === '') return;
     this.#cniWrite = this.#cniWrite.then(async () => {
       try {
-        if (await ensureBridgeConflist(confDir, { podCidr })) this.#log.info({ podCidr, confDir }, 'pod network config written');
+        const bridge = this.config.cniBridge;
+        // One network per bridge: host-local style IPAM keeps its reservations under the network's name.
+        const name = bridge === 'moor0' ? 'moor' : `moor-${bridge}`;
+        if (await ensureBridgeConflist(confDir, { podCidr, bridge, name })) this.#log.info({ podCidr, confDir }, 'pod network config written');
       } catch (err) {
         this.#podCidr = ''; // try again with the next node status
         this.#log.warn({ podCidr, confDir, err: errorMessage(err) }, 'write pod network config failed');

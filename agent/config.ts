@@ -47,6 +47,8 @@ export interface AgentConfig {
   readonly nodeStatusUpdateFrequencyMs: number;
   /** '' = leave the CNI config alone; else write the moor-bridge conflist for the node's pod CIDR there (joined only). */
   readonly cniConfDir: string;
+  /** Bridge of that conflist; also names the network (`moor` for moor0, else `moor-<bridge>`). */
+  readonly cniBridge: string;
   /** HTTPS serving certificate and key ('' = self-signed in <root-dir>/pki when joined, plain HTTP standalone). */
   readonly tlsCertFile: string;
   readonly tlsPrivateKeyFile: string;
@@ -76,6 +78,7 @@ export const DEFAULTS: AgentConfig = Object.freeze({
   kubeconfig: '',
   nodeStatusUpdateFrequencyMs: 10_000,
   cniConfDir: '',
+  cniBridge: 'moor0',
   tlsCertFile: '',
   tlsPrivateKeyFile: '',
   clientCaFile: '',
@@ -118,6 +121,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'kubeconfig', key: 'kubeconfig', target: 'kubeconfig', kind: 'path', help: 'kubeconfig of the control plane to join (node registration, lease, pods bound to the node)' },
   { flag: 'node-status-update-frequency', key: 'nodeStatusUpdateFrequency', target: 'nodeStatusUpdateFrequencyMs', kind: 'duration', help: 'period of the node status update when joined' },
   { flag: 'cni-conf-dir', key: 'cniConfDir', target: 'cniConfDir', kind: 'path', help: "write the moor-bridge conflist for the node's pod CIDR (from the server) in this directory" },
+  { flag: 'cni-bridge', key: 'cniBridge', target: 'cniBridge', kind: 'string', help: 'bridge of the conflist written in --cni-conf-dir (default moor0)' },
   { flag: 'tls-cert-file', key: 'tlsCertFile', target: 'tlsCertFile', kind: 'path', help: 'HTTPS certificate of the API (default when joined: self-signed in <root-dir>/pki)' },
   { flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', target: 'tlsPrivateKeyFile', kind: 'path', help: 'key of --tls-cert-file' },
   { flag: 'client-ca-file', key: 'clientCAFile', target: 'clientCaFile', kind: 'path', help: 'CA of the client certificates the HTTPS API requires (default when joined: the cluster CA)' },
@@ -174,6 +178,7 @@ function convert(s: Setting, raw: unknown, origin: string): unknown {
       if (s.kind === 'path' && raw !== '' && !raw.startsWith('/')) throw bad('must be an absolute path');
       if (s.kind === 'ip' && raw !== '' && !isIp(raw)) throw bad('must be an IP address');
       if (s.kind === 'endpoint' && !/^(unix:\/\/)?\/.+/.test(raw)) throw bad('must be a unix socket endpoint such as unix:///run/containerd/containerd.sock');
+      if (s.kind === 'string' && s.target === 'cniBridge' && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(raw)) throw bad('must be an interface name of at most 15 letters, digits, "_", "." or "-"');
       if (s.kind === 'string' && s.target === 'nodeName' && raw !== '' && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(raw)) throw bad('must be a lowercase RFC 1123 name');
       return raw;
     }

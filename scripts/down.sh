@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Undoes scripts/up.sh: stops the agent, removes every pod of Moor's containerd (containers,
+# Undoes scripts/up.sh: stops the agent and the server, removes every pod of Moor's containerd (containers,
 # sandboxes, CNI state: addresses, veths, NAT rules), stops that containerd, deletes the node's
 # bridge, and stops the local registry if up.sh started it. Keeps images, configuration and data
 # unless --purge is given. Takes the same MOOR_* variables as up.sh.
@@ -31,6 +31,7 @@ stop_daemon() {
 
 # The agent first, so it does not restart what is taken away; its pods outlive it.
 stop_daemon agent "$MOOR_RUN_DIR/agent.pid" "$MOOR_STATE_DIR/agent"
+stop_daemon server "$MOOR_RUN_DIR/server.pid" "$MOOR_STATE_DIR/server"
 if [ -f "$MOOR_RUN_DIR/containerd.pid" ] && [ -d "/proc/$(cat "$MOOR_RUN_DIR/containerd.pid")" ]; then
   node "$src/dist/moor.mjs" cri --container-runtime-endpoint "unix://$socket" remove-all-pods >/dev/null || log "warning: could not remove every pod"
 fi
@@ -42,7 +43,11 @@ if [ -f "$MOOR_RUN_DIR/registry.started-by-up" ]; then
 fi
 if [ "${1:-}" = "--purge" ]; then
   # Pod netns and rootfs mounts are gone with the pods; anything still mounted below is a bug to see.
-  rm -rf "$MOOR_STATE_DIR/containerd" "$MOOR_STATE_DIR/agent" "$MOOR_STATE_DIR/cni" "$etc" "$cni_bin" "$MOOR_RUN_DIR/containerd" "$logs"
+  rm -rf "$MOOR_STATE_DIR/containerd" "$MOOR_STATE_DIR/agent" "$MOOR_STATE_DIR/server" "$MOOR_STATE_DIR/cni" "$etc" "$cni_bin" "$MOOR_RUN_DIR/containerd" "$logs"
+  # The IPAM directory of the node's network (the agent names it after the bridge): empty once the
+  # pods are gone, but for its lock and round-robin files.
+  if [ "$BRIDGE" = moor0 ]; then network=moor; else network=moor-$BRIDGE; fi
+  rm -rf "/var/lib/cni/networks/$network"
   rmdir "$MOOR_RUN_DIR" 2>/dev/null || true   # kept while it holds a registry this script did not start
   if [ "${MOOR_LINK_CLI:-1}" = 1 ] && [ "$(readlink /usr/local/bin/moor 2>/dev/null)" = "$src/bin/moor" ]; then rm -f /usr/local/bin/moor; fi
   log "purged the node's state and configuration (images and registry data kept in $MOOR_STATE_DIR)"

@@ -1,6 +1,7 @@
 // The README's main command end to end: scripts/up.sh brings up a node (local registry, Moor's own
-// containerd, moor-bridge, moor agent) that runs the pods of its manifest directory, reachable on
-// their pod IPs; a second up.sh changes nothing; scripts/down.sh --purge leaves nothing behind.
+// containerd, moor-bridge, moor server, moor agent joined to it) that runs the pods of its manifest
+// directory and the pods kubectl asks for, reachable on their pod IPs; a second up.sh changes
+// nothing; scripts/down.sh --purge leaves nothing behind.
 // The node runs in directories, a bridge, a subnet and a port of this test's own (MOOR_* variables).
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -41,6 +42,8 @@ t.test('up.sh runs the manifest directory\'s pods; down.sh --purge leaves nothin
   const third = 100 + (randomBytes(1)[0] % 100);
   const podCidr = `10.198.${third}.0/24`;
   const agentPort = await freePort();
+  const serverPort = await freePort();
+  const nodeName = `moor-e2e-${id}`;
   const env = {
     ...process.env,
     MOOR_STATE_DIR: `${base}/state`,
@@ -50,8 +53,11 @@ t.test('up.sh runs the manifest directory\'s pods; down.sh --purge leaves nothin
     MOOR_LOG_DIR: `${base}/log`,
     MOOR_POD_LOGS_DIR: `${base}/pod-logs`,
     MOOR_BRIDGE: `mup-${id}`,
-    MOOR_POD_CIDR: podCidr,
+    // A cluster CIDR of one /24: the node IPAM controller gives the node exactly podCidr.
+    MOOR_CLUSTER_CIDR: podCidr,
     MOOR_AGENT_PORT: String(agentPort),
+    MOOR_SERVER_PORT: String(serverPort),
+    MOOR_NODE_NAME: nodeName,
     MOOR_LINK_CLI: '0',
   };
   const down = () => run('bash', ['scripts/down.sh', '--purge'], { cwd: repo, env });
@@ -63,8 +69,17 @@ t.test('up.sh runs the manifest directory\'s pods; down.sh --purge leaves nothin
   const up = await run('bash', ['scripts/up.sh'], { cwd: repo, env, timeout: 300000 });
   t.match(up.stderr, /containerd started/);
   t.match(up.stderr, /agent started/);
+  t.match(up.stderr, /server started/);
+  t.match(up.stderr, new RegExp(`node ${nodeName} Ready`));
   const containerdPid = Number((await run('cat', [`${env.MOOR_RUN_DIR}/containerd.pid`])).stdout);
   const agentPid = Number((await run('cat', [`${env.MOOR_RUN_DIR}/agent.pid`])).stdout);
+  const serverPid = Number((await run('cat', [`${env.MOOR_RUN_DIR}/server.pid`])).stdout);
+  const serverDir = `${env.MOOR_STATE_DIR}/server`;
+  const kubectl = async (...args: string[]): Promise<string> => (await run('kubectl', ['--kubeconfig', `${serverDir}/admin.kubeconfig`, ...args], { timeout: 60000 })).stdout;
+  t.match(await kubectl('get', 'nodes'), new RegExp(`${nodeName}\\s+Ready`), 'kubectl sees the node Ready');
+  // The agent's API is HTTPS once joined, for holders of a cluster-signed client certificate.
+  const agentPods = async (): Promise<{ items: PodView[] }> =>
+    JSON.parse((await run('curl', ['-fsS', '-k', '--cert', `${serverDir}/pki/apiserver-kubelet-client.crt`, '--key', `${serverDir}/pki/apiserver-kubelet-client.key`, `https://127.0.0.1:${agentPort}/pods`])).stdout) as { items: PodView[] };
 
   await writeFile(
     `${env.MOOR_ETC_DIR}/manifests/web.yaml`,
@@ -85,8 +100,7 @@ spec:
   );
   const pod = await waitFor(
     async () => {
-      const res = await fetch(`http://127.0.0.1:${agentPort}/pods`);
-      const list = (await res.json()) as { items: PodView[] };
+      const list = await agentPods();
       const web = list.items.find((p) => p.metadata.name.startsWith('web'));
       const ready = web?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
       return web !== undefined && web.status.phase === 'Running' && ready ? web : undefined;
@@ -100,22 +114,42 @@ spec:
   const nat = (await run('iptables-save', ['-t', 'nat'])).stdout;
   t.ok(nat.includes(`net=moor-mup-${id}`), 'the pod has its masquerade rules');
 
+  // A pod through the control plane: kubectl -> server -> scheduler -> this node's agent.
+  await kubectl('create', 'deployment', 'hello', `--image=${IMAGES.busybox}`, '--replicas=2', '--', 'sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www');
+  const ips = await waitFor(
+    async () => {
+      const pods = JSON.parse(await kubectl('get', 'pods', '-l', 'app=hello', '-o', 'json')) as { items: PodView[] };
+      const running = pods.items.filter((p) => p.status.phase === 'Running' && p.status.podIP);
+      return running.length === 2 ? running.map((p) => p.status.podIP ?? '') : undefined;
+    },
+    { timeoutMs: 90000, intervalMs: 500, what: 'deployment hello: 2 pods Running' },
+  );
+  for (const ip of ips) {
+    t.match(ip, new RegExp(`^10\\.198\\.${third}\\.\\d+$`), `deployment pod IP ${ip} in ${podCidr}`);
+    t.match(await (await fetch(`http://${ip}:8080/index.html`)).text(), /hello-/, `pod ${ip} answers`);
+  }
+  await kubectl('delete', 'deployment', 'hello');
+  await waitFor(async () => (await kubectl('get', 'pods', '-l', 'app=hello', '-o', 'name')).trim() === '', { timeoutMs: 90000, intervalMs: 500, what: 'deployment hello pods gone' });
+
   const again = await run('bash', ['scripts/up.sh'], { cwd: repo, env, timeout: 300000 });
   t.match(again.stderr, /containerd already running/);
   t.match(again.stderr, /agent already running/);
+  t.match(again.stderr, /server already running/);
   t.ok(await alive(agentPid), 'the same agent still runs');
 
   await down();
   t.notOk(await alive(agentPid), 'agent stopped');
   t.notOk(await alive(containerdPid), 'containerd stopped');
+  t.notOk(await alive(serverPid), 'server stopped');
   const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout;
   t.notOk(bridges.includes(`mup-${id}`), 'bridge removed');
   t.notOk((await run('iptables-save', ['-t', 'nat'])).stdout.includes(`net=moor-mup-${id}`), 'no NAT rule left');
   const veths = (await run('ip', ['-o', 'link', 'show', 'type', 'veth'])).stdout;
   t.notOk(veths.includes(`mup-${id}`), 'no veth left on the bridge');
-  for (const dir of [env.MOOR_RUN_DIR, env.MOOR_ETC_DIR, env.MOOR_CNI_BIN_DIR, `${env.MOOR_STATE_DIR}/containerd`, `${env.MOOR_STATE_DIR}/cni`, `${env.MOOR_STATE_DIR}/agent`]) {
+  for (const dir of [env.MOOR_RUN_DIR, env.MOOR_ETC_DIR, env.MOOR_CNI_BIN_DIR, `${env.MOOR_STATE_DIR}/containerd`, `${env.MOOR_STATE_DIR}/cni`, `${env.MOOR_STATE_DIR}/agent`, serverDir]) {
     t.notOk(await exists(dir), `${dir} removed`);
   }
+  t.notOk(await exists(`/var/lib/cni/networks/moor-mup-${id}`), 'the network\'s IPAM directory removed');
   const mounts = (await run('cat', ['/proc/self/mounts'])).stdout;
   t.notOk(mounts.includes(base) || mounts.includes(env.MOOR_RUN_DIR), 'nothing mounted below the node dirs');
 });
