@@ -15,7 +15,11 @@ const subcommands: Record<string, { summary: string; load: () => Promise<Subcomm
 };
 
 function usage(): string {
-  const lines = Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
+  const lines = [
+    `  ${'up'.padEnd(10)} from a checkout (./bin/moor up = scripts/up.sh): containerd, moor server, moor agent joined`,
+    `  ${'down'.padEnd(10)} from a checkout: stop that node and remove what up made; --purge also its state`,
+    ...Object.entries(subcommands).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`),
+  ];
   return `usage: moor <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 
