@@ -117,6 +117,8 @@ spec:
     metadata:
       labels: { app: story }
     spec:
+      # httpd as PID 1 ignores SIGTERM: a short grace keeps scale-down, rollout and deletion quick.
+      terminationGracePeriodSeconds: 1
       containers:
       - name: httpd
         image: ${IMAGES.busybox}
@@ -199,6 +201,7 @@ metadata:
   namespace: default
 spec:
   nodeSelector: { story: nowhere-${id} }
+  terminationGracePeriodSeconds: 1
   containers:
   - name: c
     image: ${IMAGES.busybox}
