@@ -75,7 +75,11 @@ export function planBridgeAdd(input: {
   ipam: IpamResult;
   hostMac: string;
   containerMac: string;
-  /** the host netns as iproute2's `netns` names it from inside the pod: the plugin's own PID */
+  /**
+   * The host netns as iproute2's `netns` names it from inside the pod: the plugin's own PID, alive
+   * while `ip` runs (were the plugin killed meanwhile, its PID is not handed out again before the
+   * PID space wraps, so the host end cannot land in another namespace).
+   */
   hostNetns: string;
 }): AddPlan {
   const { conf, inv, ipam } = input;

@@ -11,6 +11,7 @@
 // writes the JSON to bench/results/cni-<time>.json.
 //
 //   node --import tsx bench/cni/run.ts [--n 50] [--parallel 20] [--rounds 2] [--repeat 3] [--masq true|false] [--floor true|false]
+//     [--plugin PATH]   (another moor-bridge build, e.g. an older one, instead of dist/moor-bridge)
 //
 // --repeat: parallel phases per round, each plugin in turn (the parallel figure is the noisiest).
 
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     masq: { type: 'string', default: 'true' },
     floor: { type: 'string', default: 'true' },
+    plugin: { type: 'string' },
     profile: { type: 'string', default: '20' },
   },
 });
@@ -123,7 +125,7 @@ function rotate<T>(list: readonly T[], by: number): T[] {
 }
 
 async function main(): Promise<void> {
-  const moorPlugin = await moorBridgePath();
+  const moorPlugin = values.plugin ?? (await moorBridgePath());
   const labs: Record<Kind, Lab> = { moor: await Lab.create(), ref: await Lab.create(), floor: await Lab.create() };
   const cleanup = () => {
     for (const lab of Object.values(labs)) lab.cleanup();
@@ -213,7 +215,7 @@ async function main(): Promise<void> {
     const report = {
       bench: 'cni',
       at: new Date().toISOString(),
-      config: { n: N, parallel: P, rounds: ROUNDS, repeat: REPEAT, ipMasq: MASQ, floor: FLOOR, subnet: SUBNET, cniVersion: '1.0.0', node: process.version },
+      config: { plugin: moorPlugin, n: N, parallel: P, rounds: ROUNDS, repeat: REPEAT, ipMasq: MASQ, floor: FLOOR, subnet: SUBNET, cniVersion: '1.0.0', node: process.version },
       sequentialMs: s,
       parallelWallMs: p,
       ratios: {
