@@ -13,6 +13,7 @@ import { isAlreadyExists, isNotFound } from '../client/errors.ts';
 import type { EventRecorder } from '../client/events.ts';
 import type { Informer, InformerFactory } from '../client/informer.ts';
 import { isEmptySelector, matchesSelector } from '../client/labels.ts';
+import { claimDependents } from './claim.ts';
 import { DEPLOYMENTS, objectKey, PODS, REPLICASETS } from '../client/resources.ts';
 import type { Deployment, DeploymentStatus, Pod, ReplicaSet } from '../client/types.ts';
 import { WorkQueue, type ReconcileResult } from '../client/work-queue.ts';
@@ -158,37 +159,18 @@ export class DeploymentController {
    * and not right after the ReplicaSet lost its owner.
    */
   async #claimReplicaSets(d: Deployment): Promise<{ owned: ReplicaSet[]; adoptLaterMs?: number }> {
-    const out: ReplicaSet[] = [];
-    let deleting = d.metadata.deletionTimestamp !== undefined;
-    let checkedLive = false;
-    let adoptLaterMs: number | undefined;
-    for (const rs of this.#rs.byIndex('namespace', d.metadata.namespace ?? '')) {
-      const ref = controllerRefOf(rs);
-      const matches = matchesSelector(d.spec.selector, rs.metadata.labels);
-      if (ref !== undefined) {
-        if (ref.uid !== d.metadata.uid) continue;
-        if (matches) { out.push(rs); continue; }
-        if (deleting) continue;
-        this.#released.noteOwnRelease(String(rs.metadata.uid));
-        await this.#patchRs(rs, { metadata: { ownerReferences: [{ $patch: 'delete', uid: ref.uid }] } }, 'strategic');
-        continue;
-      }
-      if (!matches || deleting || rs.metadata.deletionTimestamp !== undefined) continue;
-      const wait = this.#released.adoptionWaitMs(String(rs.metadata.uid));
-      if (wait !== undefined) {
-        adoptLaterMs = Math.min(adoptLaterMs ?? Infinity, wait);
-        continue;
-      }
-      if (!checkedLive) {
-        checkedLive = true;
+    return claimDependents<ReplicaSet>({
+      owner: d,
+      candidates: this.#rs.byIndex('namespace', d.metadata.namespace ?? ''),
+      matches: (rs) => matchesSelector(d.spec.selector, rs.metadata.labels),
+      released: this.#released,
+      isOwnerGoing: async () => {
         const live = await this.#client.tryGet(DEPLOYMENTS, String(d.metadata.name), { namespace: d.metadata.namespace });
-        deleting = live === undefined || live.metadata.uid !== d.metadata.uid || live.metadata.deletionTimestamp !== undefined;
-        if (deleting) continue;
-      }
-      const adopted = await this.#patchRs(rs, { metadata: { ownerReferences: [newControllerRef(d, 'apps/v1', 'Deployment')] } }, 'strategic');
-      if (adopted !== undefined) out.push(adopted);
-    }
-    return { owned: out, adoptLaterMs };
+        return live === undefined || live.metadata.uid !== d.metadata.uid || live.metadata.deletionTimestamp !== undefined;
+      },
+      release: (rs, ownerUid) => this.#patchRs(rs, { metadata: { ownerReferences: [{ $patch: 'delete', uid: ownerUid }] } }, 'strategic'),
+      adopt: (rs) => this.#patchRs(rs, { metadata: { ownerReferences: [newControllerRef(d, 'apps/v1', 'Deployment')] } }, 'strategic'),
+    });
   }
 
   async #patchRs(rs: ReplicaSet, patch: unknown, type: 'merge' | 'strategic' = 'merge'): Promise<ReplicaSet | undefined> {

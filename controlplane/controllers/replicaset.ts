@@ -12,6 +12,7 @@ import { isNotFound } from '../client/errors.ts';
 import type { EventRecorder } from '../client/events.ts';
 import type { Informer, InformerFactory } from '../client/informer.ts';
 import { matchesSelector } from '../client/labels.ts';
+import { claimDependents } from './claim.ts';
 import { objectKey, PODS, REPLICASETS } from '../client/resources.ts';
 import type { Condition, OwnerReference, Pod, ReplicaSet, ReplicaSetStatus } from '../client/types.ts';
 import { WorkQueue, type ReconcileResult } from '../client/work-queue.ts';
@@ -245,37 +246,19 @@ export class ReplicaSetController {
    * recheck), and not within ADOPT_DELAY_MS of losing their owner (ReleaseTracker).
    */
   async #claimPods(rs: ReplicaSet): Promise<{ owned: Pod[]; adoptLaterMs?: number }> {
-    const out: Pod[] = [];
-    let deleting = rs.metadata.deletionTimestamp !== undefined;
-    let checkedLive = false;
-    let adoptLaterMs: number | undefined;
-    for (const p of this.#pods.byIndex('namespace', rs.metadata.namespace ?? '')) {
-      const ref = controllerRefOf(p);
-      const matches = matchesSelector(rs.spec.selector, p.metadata.labels);
-      if (ref !== undefined) {
-        if (ref.uid !== rs.metadata.uid) continue;
-        if (matches) { out.push(p); continue; }
-        if (deleting) continue;
-        this.#released.noteOwnRelease(String(p.metadata.uid));
-        await this.#patchOwner(p, { metadata: { ownerReferences: [{ $patch: 'delete', uid: ref.uid }] } }, 'release');
-        continue;
-      }
-      if (!matches || deleting || p.metadata.deletionTimestamp !== undefined || !isPodActive(p)) continue;
-      const wait = this.#released.adoptionWaitMs(String(p.metadata.uid));
-      if (wait !== undefined) {
-        adoptLaterMs = Math.min(adoptLaterMs ?? Infinity, wait);
-        continue;
-      }
-      if (!checkedLive) {
-        checkedLive = true;
+    return claimDependents<Pod>({
+      owner: rs,
+      candidates: this.#pods.byIndex('namespace', rs.metadata.namespace ?? ''),
+      matches: (p) => matchesSelector(rs.spec.selector, p.metadata.labels),
+      adoptable: isPodActive,
+      released: this.#released,
+      isOwnerGoing: async () => {
         const live = await this.#client.tryGet(REPLICASETS, String(rs.metadata.name), { namespace: rs.metadata.namespace });
-        deleting = live === undefined || live.metadata.uid !== rs.metadata.uid || live.metadata.deletionTimestamp !== undefined;
-        if (deleting) continue;
-      }
-      const adopted = await this.#patchOwner(p, { metadata: { ownerReferences: [newControllerRef(rs, 'apps/v1', 'ReplicaSet')] } }, 'adopt');
-      if (adopted) out.push(p);
-    }
-    return { owned: out, adoptLaterMs };
+        return live === undefined || live.metadata.uid !== rs.metadata.uid || live.metadata.deletionTimestamp !== undefined;
+      },
+      release: (p, ownerUid) => this.#patchOwner(p, { metadata: { ownerReferences: [{ $patch: 'delete', uid: ownerUid }] } }, 'release'),
+      adopt: async (p) => ((await this.#patchOwner(p, { metadata: { ownerReferences: [newControllerRef(rs, 'apps/v1', 'ReplicaSet')] } }, 'adopt')) ? p : undefined),
+    });
   }
 
   async #patchOwner(p: Pod, patch: unknown, what: 'adopt' | 'release'): Promise<boolean> {
