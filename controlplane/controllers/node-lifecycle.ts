@@ -7,6 +7,7 @@
 // elsewhere. Staleness is measured on this controller's clock (when it last saw the lease or heartbeat
 // change), never by comparing with the node's clock.
 
+import { PeriodicPass } from './periodic.ts';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../common/log.ts';
 import type { ApiClient } from '../client/client.ts';
@@ -146,7 +147,7 @@ export class NodeLifecycleController {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #graceMs: number;
-  readonly #periodMs: number;
+  readonly #periodic: PeriodicPass;
   readonly #startupMs: number;
   readonly #evict: boolean;
   readonly #nodes: Informer<Node>;
@@ -154,9 +155,6 @@ export class NodeLifecycleController {
   readonly #pods: Informer<Pod>;
   readonly #health = new Map<string, NodeHealth>();
   readonly #evicting = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
-  #pass: Promise<void> | undefined;
-  #stopped = false;
 
   constructor(opts: NodeLifecycleOptions) {
     this.#client = opts.client;
@@ -164,7 +162,7 @@ export class NodeLifecycleController {
     this.#log = (opts.log ?? silentLogger()).child({ controller: 'node-lifecycle' });
     this.#now = opts.now ?? Date.now;
     this.#graceMs = opts.gracePeriodMs ?? 40_000;
-    this.#periodMs = opts.monitorPeriodMs ?? 5_000;
+    this.#periodic = new PeriodicPass({ run: () => this.monitor(), periodMs: opts.monitorPeriodMs ?? 5_000, log: this.#log, what: 'node monitor pass' });
     this.#startupMs = opts.startupGracePeriodMs ?? 60_000;
     this.#evict = opts.evictionEnabled ?? true;
     this.#nodes = opts.informers.informerFor(NODES);
@@ -174,24 +172,18 @@ export class NodeLifecycleController {
   }
 
   start(): void {
-    this.#timer = setInterval(() => {
-      if (this.#pass !== undefined || this.#stopped) return;
-      this.#pass = this.monitor().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'node monitor pass failed')).finally(() => { this.#pass = undefined; });
-    }, this.#periodMs);
-    this.#timer.unref();
+    this.#periodic.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    await this.#pass;
+    await this.#periodic.stop();
   }
 
   /** One pass over every node (exposed for tests). */
   async monitor(): Promise<void> {
     if (!this.#nodes.hasSynced() || !this.#leases.hasSynced() || !this.#pods.hasSynced()) return;
     for (const node of this.#nodes.list()) {
-      if (this.#stopped) return;
+      if (this.#periodic.stopped) return;
       try {
         await this.#monitorNode(node);
       } catch (err) {

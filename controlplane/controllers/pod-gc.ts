@@ -3,6 +3,7 @@
 // exists (confirmed with a live GET) and unscheduled pods stuck terminating are force-deleted, since
 // no agent will ever finish them.
 
+import { PeriodicPass } from './periodic.ts';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../common/log.ts';
 import type { ApiClient } from '../client/client.ts';
@@ -43,34 +44,25 @@ export class PodGcController {
   readonly #client: ApiClient;
   readonly #log: Logger;
   readonly #threshold: number;
-  readonly #periodMs: number;
+  readonly #periodic: PeriodicPass;
   readonly #pods: Informer<Pod>;
   readonly #nodes: Informer<Node>;
-  #timer: NodeJS.Timeout | undefined;
-  #pass: Promise<void> | undefined;
-  #stopped = false;
 
   constructor(opts: PodGcOptions) {
     this.#client = opts.client;
     this.#log = (opts.log ?? silentLogger()).child({ controller: 'pod-gc' });
     this.#threshold = opts.terminatedPodThreshold ?? 12_500;
-    this.#periodMs = opts.periodMs ?? 20_000;
+    this.#periodic = new PeriodicPass({ run: () => this.collect(), periodMs: opts.periodMs ?? 20_000, log: this.#log, what: 'pod gc pass' });
     this.#pods = opts.informers.informerFor(PODS);
     this.#nodes = opts.informers.informerFor(NODES);
   }
 
   start(): void {
-    this.#timer = setInterval(() => {
-      if (this.#pass !== undefined || this.#stopped) return;
-      this.#pass = this.collect().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'pod gc pass failed')).finally(() => { this.#pass = undefined; });
-    }, this.#periodMs);
-    this.#timer.unref();
+    this.#periodic.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    await this.#pass;
+    await this.#periodic.stop();
   }
 
   /** One pass (exposed for tests). */
@@ -83,7 +75,7 @@ export class PodGcController {
     }
     const missing = new Map<string, boolean>();
     for (const p of pods) {
-      if (this.#stopped) return;
+      if (this.#periodic.stopped) return;
       const node = p.spec.nodeName ?? '';
       if (node === '') {
         if (p.metadata.deletionTimestamp !== undefined) await this.#forceDelete(p);
