@@ -6,6 +6,7 @@ import { errorMessage } from '../common/errors.ts';
 import { defaultTokenFile, startServer, type ServerConfig } from '../controlplane/server.ts';
 import { createNodeToken } from '../controlplane/apiserver/tokens.ts';
 import { CONTROL_PLANE_USAGE, resolveControlPlaneArgs, type ControlPlaneConfig } from '../controlplane/controllers/config.ts';
+import { DEFAULT_DEFAULTS_OPTIONS, type DefaultsOptions } from '../controlplane/apiserver/defaults.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/moor/server';
 
@@ -20,6 +21,11 @@ flags:
   --token-file FILE            static tokens, "token,user,uid,\\"groups\\"" lines (default <data-dir>/tokens.csv)
   --tls-san NAME               extra name or address for the serving certificate (repeatable)
   --etcd-compaction-interval D store history kept and compaction period, both stores (default 5m; 0 = never)
+  --default-not-ready-toleration-seconds N
+                               tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration
+                               added to every pod that has none (default 300)
+  --default-unreachable-toleration-seconds N
+                               the same for node.kubernetes.io/unreachable:NoExecute (default 300)
 
 On first start the server creates its CA, serving certificate and <data-dir>/admin.kubeconfig.
 The scheduler and controllers run by default; MOOR_CONTROLPLANE_ARGS adds their flags from the environment.
@@ -68,13 +74,29 @@ export function parseDurationMs(text: string): number | undefined {
   return consumed === text.length && consumed > 0 ? Math.round(total) : undefined;
 }
 
+const TOLERATION_FLAGS = { notReadyTolerationSeconds: 'default-not-ready-toleration-seconds', unreachableTolerationSeconds: 'default-unreachable-toleration-seconds' } as const;
+
+/** kube-apiserver's --default-*-toleration-seconds: whole seconds, 0 or more. Throws naming the flag and value. */
+export function parseTolerationFlags(values: ReadonlyMap<string, string | undefined>): DefaultsOptions {
+  const out: { -readonly [K in keyof DefaultsOptions]: number } = { ...DEFAULT_DEFAULTS_OPTIONS };
+  for (const [key, flag] of Object.entries(TOLERATION_FLAGS) as [keyof DefaultsOptions, string][]) {
+    const text = values.get(flag);
+    if (text === undefined) continue;
+    if (!/^\d{1,10}$/.test(text)) throw new Error(`parse --${flag}: want a whole number of seconds (0 or more), got ${JSON.stringify(text)}`);
+    out[key] = Number(text);
+  }
+  return Object.freeze(out);
+}
+
 export async function runServer(argv: string[]): Promise<number> {
   let parsed: Parsed;
   let controlPlane: { config: ControlPlaneConfig; rest: string[] };
+  let defaults: DefaultsOptions;
   try {
     // The scheduler's and controllers' flags (and MOOR_CONTROLPLANE_ARGS) first; the rest are ours.
     controlPlane = resolveControlPlaneArgs(argv, process.env);
-    parsed = parseFlags(controlPlane.rest, ['data-dir', 'bind-address', 'secure-port', 'datastore-endpoint', 'token-file', 'tls-san', 'node', 'etcd-compaction-interval']);
+    parsed = parseFlags(controlPlane.rest, ['data-dir', 'bind-address', 'secure-port', 'datastore-endpoint', 'token-file', 'tls-san', 'node', 'etcd-compaction-interval', ...Object.values(TOLERATION_FLAGS)]);
+    defaults = parseTolerationFlags(new Map(Object.values(TOLERATION_FLAGS).map((f) => [f, last(parsed, f)])));
   } catch (err) {
     process.stderr.write(`moor server: ${errorMessage(err)}\n${USAGE}`);
     return 2;
@@ -118,6 +140,7 @@ export async function runServer(argv: string[]): Promise<number> {
     tokenFile: last(parsed, 'token-file'),
     tlsSans: parsed.flags.get('tls-san') ?? [],
     controlPlane: controlPlane.config,
+    defaults,
     bookmarkIntervalMs: process.env.MOOR_BOOKMARK_INTERVAL_MS === undefined ? undefined : Number(process.env.MOOR_BOOKMARK_INTERVAL_MS),
   };
   const log = createLogger({ name: 'moor-server' });

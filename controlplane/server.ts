@@ -12,6 +12,7 @@ import { createNodeProxy } from './apiserver/node-proxy.ts';
 import type { Store } from './store/types.ts';
 import { startControlPlane } from './controllers/manager.ts';
 import { controlPlaneConfigFromEnv, type ControlPlaneConfig } from './controllers/config.ts';
+import type { DefaultsOptions } from './apiserver/defaults.ts';
 
 export interface ServerConfig {
   readonly dataDir: string;
@@ -28,6 +29,8 @@ export interface ServerConfig {
   readonly compactIntervalMs?: number;
   /** Scheduler and controllers (controlplane/controllers/config.ts); undefined = from MOOR_CONTROLPLANE_ARGS or defaults. */
   readonly controlPlane?: ControlPlaneConfig;
+  /** Default tolerations of pods (--default-not-ready/unreachable-toleration-seconds); undefined = 300 s each. */
+  readonly defaults?: DefaultsOptions;
 }
 
 export interface RunningServer {
@@ -58,6 +61,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       store, log: log.child({ component: 'apiserver' }), tokens,
       tls: { key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert) },
       bookmarkIntervalMs: config.bookmarkIntervalMs,
+      defaults: config.defaults,
       nodeProxy: createNodeProxy({ clientCert: readFileSync(pki.kubeletClientCert), clientKey: readFileSync(pki.kubeletClientKey), log: log.child({ component: 'node-proxy' }) }),
     });
     await api.bootstrap();

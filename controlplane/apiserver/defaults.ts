@@ -108,21 +108,56 @@ function defaultRollingUpdate(spec: Obj): void {
   }
 }
 
+/** Settings of the defaults that kube-apiserver takes as flags. */
+export interface DefaultsOptions {
+  /** --default-not-ready-toleration-seconds: how long pods tolerate node.kubernetes.io/not-ready:NoExecute. */
+  readonly notReadyTolerationSeconds: number;
+  /** --default-unreachable-toleration-seconds: how long pods tolerate node.kubernetes.io/unreachable:NoExecute. */
+  readonly unreachableTolerationSeconds: number;
+}
+
+/** kube-apiserver's defaults: 300 s each. */
+export const DEFAULT_DEFAULTS_OPTIONS: DefaultsOptions = Object.freeze({ notReadyTolerationSeconds: 300, unreachableTolerationSeconds: 300 });
+
+const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
+const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
+
+/** Does one of the tolerations match key:NoExecute (an empty key or effect matches any)? */
+function toleratesNoExecute(tolerations: readonly Obj[], key: string): boolean {
+  return tolerations.some((t) => (t.key === key || t.key === undefined || t.key === '') && (t.effect === 'NoExecute' || t.effect === undefined || t.effect === ''));
+}
+
+/**
+ * The DefaultTolerationSeconds admission plugin: a pod that does not already tolerate the not-ready
+ * or unreachable NoExecute taint gets a toleration of it for the configured seconds, so the node
+ * lifecycle controller deletes it that long after its node was tainted. Runs on create and update,
+ * as upstream does; tolerations the pod has are never changed.
+ */
+export function addDefaultTolerations(spec: Obj, opts: DefaultsOptions = DEFAULT_DEFAULTS_OPTIONS): void {
+  const current = arr(spec.tolerations);
+  const added: Obj[] = [];
+  if (!toleratesNoExecute(current, TAINT_NOT_READY)) added.push({ key: TAINT_NOT_READY, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: opts.notReadyTolerationSeconds });
+  if (!toleratesNoExecute(current, TAINT_UNREACHABLE)) added.push({ key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: opts.unreachableTolerationSeconds });
+  if (added.length > 0) spec.tolerations = [...(Array.isArray(spec.tolerations) ? spec.tolerations : []), ...added];
+}
+
 /** Apply the defaults of `kind` to `o` in place (o is a fresh copy owned by the caller). */
-export function applyDefaults(kind: string, o: Obj): void {
+export function applyDefaults(kind: string, o: Obj, opts: DefaultsOptions = DEFAULT_DEFAULTS_OPTIONS): void {
   const metadata = obj(o, 'metadata');
   switch (kind) {
     case 'Pod': {
       const spec = obj(o, 'spec');
       applyPodSpecDefaults(spec);
-      setDefault(spec, 'serviceAccountName', 'default');
-      setDefault(spec, 'serviceAccount', spec.serviceAccountName);
+      // A static pod's mirror gets no service account: upstream's ServiceAccount admission leaves them alone.
+      const annotations = metadata.annotations;
+      const mirror = annotations !== null && typeof annotations === 'object' && 'kubernetes.io/config.mirror' in annotations;
+      if (!mirror) {
+        setDefault(spec, 'serviceAccountName', 'default');
+        setDefault(spec, 'serviceAccount', spec.serviceAccountName);
+      }
       setDefault(spec, 'enableServiceLinks', true);
       setDefault(spec, 'priority', 0);
-      setDefault(spec, 'tolerations', [
-        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-      ]);
+      addDefaultTolerations(spec, opts);
       const status = obj(o, 'status');
       setDefault(status, 'phase', 'Pending');
       setDefault(status, 'qosClass', computeQosClass(spec));

@@ -9,7 +9,7 @@ import type { KeyValue, Store } from '../store/types.ts';
 import { isStoreError } from '../store/types.ts';
 import { RESOURCES, apiVersionOf, listPrefix, storageKey, type ResourceInfo } from './resources.ts';
 import { ApiError, alreadyExists, badRequest, conflict, expired, forbidden, invalid, notFound, type FieldError } from './errors.ts';
-import { applyDefaults } from './defaults.ts';
+import { applyDefaults, DEFAULT_DEFAULTS_OPTIONS, type DefaultsOptions } from './defaults.ts';
 import { validateObject } from './validation.ts';
 import { canonicalJson } from './patch.ts';
 import { matchesFields, matchesLabels, type FieldSelector, type LabelSelector } from './selectors.ts';
@@ -94,6 +94,8 @@ export interface RegistryOptions {
   readonly now?: () => number;
   /** Service cluster IP range: the first three octets and the usable host range of a /16 (10.96.0.0/16 by default). */
   readonly serviceCidr?: string;
+  /** Settings of the defaults (default tolerations); kube-apiserver's defaults when undefined. */
+  readonly defaults?: DefaultsOptions;
 }
 
 function matches(info: ResourceInfo, o: Obj, q: Pick<ListQuery, 'labels' | 'fields'>): boolean {
@@ -143,8 +145,10 @@ export class Registry {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #serviceNet: string;
+  readonly #defaults: DefaultsOptions;
 
   constructor(opts: RegistryOptions) {
+    this.#defaults = opts.defaults ?? DEFAULT_DEFAULTS_OPTIONS;
     this.store = opts.store;
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
@@ -255,7 +259,7 @@ export class Registry {
     if (GENERATION_KINDS.has(info.kind)) m.generation = 1; else delete m.generation;
     if (RESET_STATUS_ON_CREATE.has(info.kind)) delete o.status;
     if (info.kind === 'Event') this.#defaultEventTimes(o);
-    applyDefaults(info.kind, o);
+    applyDefaults(info.kind, o, this.#defaults);
     this.#validate(info, o);
     await this.#checkNamespace(info, typeof m.namespace === 'string' ? m.namespace : undefined);
     if (info.kind === 'Service') await this.#allocateService(o);
@@ -388,7 +392,7 @@ export class Registry {
       o.data = data;
       delete o.stringData;
     }
-    applyDefaults(info.kind, o);
+    applyDefaults(info.kind, o, this.#defaults);
     if (info.kind === 'Service') {
       const spec = isObj(o.spec) ? o.spec : {};
       const oldSpec = isObj(old.spec) ? old.spec : {};

@@ -22,6 +22,7 @@ import { apiVersionOf, RESOURCES, type ResourceInfo } from './resources.ts';
 import { checkUnknownFields, findDuplicateKeys, type FieldValidation } from './field-validation.ts';
 import { decodeProtobufBody, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 import { ApiMetrics } from './metrics.ts';
+import type { DefaultsOptions } from './defaults.ts';
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const ANONYMOUS_PATHS = new Set(['/version', '/healthz', '/readyz', '/livez']);
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
   readonly namespaceRetryMs?: number;
   /** Reach a node agent for pods/log; undefined = not available yet. */
   readonly nodeProxy?: NodeProxy;
+  /** Settings of the defaults (--default-*-toleration-seconds); kube-apiserver's when undefined. */
+  readonly defaults?: DefaultsOptions;
 }
 
 export interface NodeProxy {
@@ -118,7 +121,7 @@ export class ApiServer {
     this.#store = opts.store;
     this.#log = opts.log;
     this.#tokens = opts.tokens;
-    this.registry = new Registry({ store: opts.store, log: opts.log.child({ component: 'registry' }) });
+    this.registry = new Registry({ store: opts.store, log: opts.log.child({ component: 'registry' }), defaults: opts.defaults });
     this.#server = createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => { void this.#handle(req, res); });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Socket) => { this.#handleUpgrade(req, socket); });
     this.#server.on('connection', (s: Socket) => {
@@ -177,6 +180,7 @@ export class ApiServer {
     return {
       getPod: (ns, name) => this.registry.tryGet(podInfo, ns, name),
       podsOnNode: async (node) => (await this.registry.list(podInfo, undefined, { labels: [], fields: [{ field: 'spec.nodeName', op: 'eq', value: node }] })).items,
+      getNode: (name) => this.registry.tryGet(RESOURCES.find((r) => r.resource === 'nodes')!, undefined, name),
     };
   }
 
@@ -243,7 +247,8 @@ export class ApiServer {
     let body: unknown;
     if (target.type === 'resource' && (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE')) body = await this.#readBody(ctx, target);
     const bodyName = isObj(body) && isObj(body.metadata) && typeof body.metadata.name === 'string' ? body.metadata.name : undefined;
-    const decision = await authorize(attrs, this.#graph(), target.type === 'resource' && target.verb === 'create' && target.subresource === undefined ? bodyName : undefined);
+    const isCreate = target.type === 'resource' && target.verb === 'create' && target.subresource === undefined;
+    const decision = await authorize(attrs, this.#graph(), isCreate ? bodyName : undefined, isCreate ? body : undefined);
     if (!decision.allowed) throw forbiddenError(attrs, decision.reason);
     switch (target.type) {
       case 'apiVersions':

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { applyDefaults, computeQosClass, defaultPullPolicy } from '../../../../controlplane/apiserver/defaults.ts';
+import { applyDefaults, computeQosClass, DEFAULT_DEFAULTS_OPTIONS, defaultPullPolicy, type DefaultsOptions } from '../../../../controlplane/apiserver/defaults.ts';
 
 t.test('image pull policy', async (t) => {
   const cases: [string, string][] = [['nginx', 'Always'], ['nginx:latest', 'Always'], ['nginx:1.25', 'IfNotPresent'], ['localhost:5000/busybox', 'Always'], ['localhost:5000/busybox:1', 'IfNotPresent'], ['busybox@sha256:abc', 'IfNotPresent']];
@@ -48,4 +48,30 @@ t.test('qos class', async (t) => {
   t.equal(computeQosClass({ containers: [{ resources: { limits: { cpu: '1', memory: '1Gi' } } }] }), 'Guaranteed');
   t.equal(computeQosClass({ containers: [{ resources: { requests: { cpu: '1' } } }] }), 'Burstable');
   t.equal(computeQosClass({ containers: [{}] }), 'BestEffort');
+});
+
+t.test('default tolerations: added when the pod does not tolerate the taint, as DefaultTolerationSeconds adds them', async (t) => {
+  const notReady = (s: number) => ({ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: s });
+  const unreachable = (s: number) => ({ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: s });
+  const gpu = { key: 'gpu', operator: 'Exists', effect: 'NoSchedule' };
+  const cases: [string, unknown, DefaultsOptions | undefined, unknown[]][] = [
+    ['none: both, 300 s by default', undefined, undefined, [notReady(300), unreachable(300)]],
+    ['none: both, with the flags\' seconds', undefined, { notReadyTolerationSeconds: 5, unreachableTolerationSeconds: 7 }, [notReady(5), unreachable(7)]],
+    ['others kept, defaults appended', [gpu], undefined, [gpu, notReady(300), unreachable(300)]],
+    ['own unreachable kept with its seconds', [unreachable(1)], undefined, [unreachable(1), notReady(300)]],
+    ['own forever toleration kept', [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }], undefined, [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }, unreachable(300)]],
+    ['empty key and effect tolerate everything', [{ operator: 'Exists' }], undefined, [{ operator: 'Exists' }]],
+    ['empty effect tolerates NoExecute', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' }], undefined, [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' }, notReady(300)]],
+    ['NoSchedule does not tolerate NoExecute', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoSchedule' }], undefined, [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoSchedule' }, notReady(300), unreachable(300)]],
+    ['applied twice (update): nothing more', [notReady(300), unreachable(300)], undefined, [notReady(300), unreachable(300)]],
+  ];
+  for (const [name, tolerations, opts, want] of cases) {
+    const pod: Record<string, any> = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i:1' }], ...(tolerations === undefined ? {} : { tolerations: structuredClone(tolerations) }) } };
+    applyDefaults('Pod', pod, opts);
+    t.same(pod.spec.tolerations, want, name);
+  }
+  t.same(DEFAULT_DEFAULTS_OPTIONS, { notReadyTolerationSeconds: 300, unreachableTolerationSeconds: 300 }, 'kube-apiserver\'s defaults: 300 s');
+  const d: Record<string, any> = { spec: { template: { spec: { containers: [{ name: 'c', image: 'i:1' }] } } } };
+  applyDefaults('Deployment', d, { notReadyTolerationSeconds: 5, unreachableTolerationSeconds: 5 });
+  t.equal(d.spec.template.spec.tolerations, undefined, 'pod templates are left alone (the pods get them)');
 });
