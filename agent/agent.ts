@@ -31,6 +31,7 @@ import type { Node as ApiNode } from '../controlplane/client/types.ts';
 import { NodeStatusReporter, readNodeInfo } from './node/register.ts';
 import { ApiSource } from './source/api-source.ts';
 import { PodStatusWriter } from './source/api-status.ts';
+import { MirrorPods } from './source/mirror-pods.ts';
 import { LABEL_POD_UID } from './pod/labels.ts';
 
 export class AgentStartError extends NodeError {
@@ -67,6 +68,7 @@ export class Agent {
   // Joined to a control plane (--kubeconfig): the second pod source and the node's objects.
   #apiSource: ApiSource | undefined;
   #statusWriter: PodStatusWriter | undefined;
+  #mirrors: MirrorPods | undefined;
   #nodeReporter: NodeStatusReporter | undefined;
   #lease: NodeLease | undefined;
   #filePods: readonly Pod[] = [];
@@ -184,6 +186,7 @@ export class Agent {
         this.metrics.manifestErrors.set(update.manifests.reduce((n, m) => n + m.problems.length, 0));
         this.#filePods = update.pods;
         workers.setPods([...this.#filePods, ...this.#apiPods]);
+        this.#mirrors?.setStaticPods(update.pods);
       });
     }
     if (cfg.kubeconfig !== '') {
@@ -251,13 +254,20 @@ export class Agent {
       },
     });
     this.#apiSource = source;
-    this.#statusWriter = new PodStatusWriter({ client, log: log.child({ component: 'pod-status' }), isApiPod: (uid) => source.has(uid) });
+    this.#statusWriter = new PodStatusWriter({ client, log: log.child({ component: 'pod-status' }), isApiPod: (uid) => source.has(uid), mirrorOf: (uid) => this.#mirrors?.mirrorOf(uid) });
+    const writer = this.#statusWriter;
+    // Static pods appear in the API as mirror pods (source/mirror-pods.ts).
+    const mirrors = new MirrorPods({ client, nodeName: cfg.nodeName, log: log.child({ component: 'mirror-pods' }), apiPods: () => source.list(),
+      statusOf: (uid) => workers.getPod(uid)?.status, writeStatus: (pod, status) => writer.set(pod, status), forgetStatus: (uid) => writer.forget(uid) });
+    this.#mirrors = mirrors;
+    source.addChangeListener(() => mirrors.changed());
     await source.start((update) => {
       this.#apiPods = update.pods;
       workers.setPods([...this.#filePods, ...this.#apiPods]);
     });
     // Pods already running when the agent (re)started: write their status once the source knows them.
     for (const pod of workers.listPods()) if (pod.status !== undefined && source.has(pod.metadata.uid)) this.#statusWriter.set(pod, pod.status);
+    if (!this.#stopped) mirrors.start(this.#filePods);
     log.info({ node: cfg.nodeName, pods: this.#apiPods.length }, 'joined the control plane');
   }
 
@@ -354,6 +364,7 @@ export class Agent {
     await this.#source?.stop();
     await this.#apiSource?.stop();
     await this.#joining;
+    await this.#mirrors?.stop();
     await this.#lease?.stop();
     await this.#nodeReporter?.stop();
     await this.#statusWriter?.stop();

@@ -2,7 +2,8 @@
 // full set (set semantics) on every change. Pods being deleted (deletionTimestamp set) and pods in a
 // final phase are left out, so the agent terminates them; once a deleted pod is gone from the
 // runtime the source finishes the deletion (gracePeriodSeconds 0, uid precondition). Pods that do
-// not decode are left out and logged. Status writing is PodStatusWriter (api-status.ts).
+// not decode are left out and logged. Mirror pods are never run (their static pod runs from its
+// manifest); mirror-pods.ts keeps them. Status writing is PodStatusWriter (api-status.ts).
 
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
@@ -64,6 +65,7 @@ export class ApiSource implements PodSource {
   readonly #invalidLogged = new Map<string, string>();
   readonly #finishing = new Set<string>();
   #uids = new Set<string>();
+  readonly #listeners: (() => void)[] = [];
   #onUpdate: ((u: PodSourceUpdate) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #checking: Promise<void> = Promise.resolve();
@@ -81,6 +83,16 @@ export class ApiSource implements PodSource {
   /** UIDs of the pods this source delivered last: their status goes back to the server. */
   has(podUid: string): boolean {
     return this.#uids.has(podUid);
+  }
+
+  /** Every pod bound to the node as the informer cache has it (mirror pods included). */
+  list(): ApiPod[] {
+    return this.#informer.list();
+  }
+
+  /** Call `fn` after each change of the cache (once synced), after the set was delivered. */
+  addChangeListener(fn: () => void): void {
+    this.#listeners.push(fn);
   }
 
   /** The server's copy of a pod, from the informer cache. */
@@ -124,6 +136,7 @@ export class ApiSource implements PodSource {
     this.#uids = new Set(pods.map((p) => p.metadata.uid));
     this.#o.onSet?.(this.#uids);
     this.#onUpdate({ pods, manifests: [] });
+    for (const fn of this.#listeners) fn();
   }
 
   /** Delete for good the pods with a deletionTimestamp whose containers and sandboxes are all gone. */

@@ -2,7 +2,8 @@
 // always the newest status (a status arriving mid-write is written next; one older than the last
 // written is never sent). Writes go to pods/<name>/status as a JSON patch that first tests the UID,
 // so a status never lands on a new pod of the same name. Skips a status whose normalised form
-// equals the last one written. Static pods (no API object) are not written.
+// equals the last one written. A static pod's status goes to its mirror pod (same name, the mirror's
+// UID from mirrorOf); without a mirror it is not written, and a new mirror gets it again in full.
 
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
@@ -15,6 +16,10 @@ import type { Pod, PodStatus } from '../pod/types.ts';
 interface Entry {
   namespace: string;
   name: string;
+  /** The API object the status goes to: the pod's own UID, or its mirror's for a static pod. */
+  targetUid: string;
+  /** A static pod: kept until forget(), whatever the API source delivers. */
+  mirror: boolean;
   pending?: PodStatus;
   written?: string;
   inFlight: boolean;
@@ -26,6 +31,8 @@ export interface PodStatusWriterOptions {
   readonly log: Logger;
   /** Whether the pod is one the server knows (from the API source). */
   readonly isApiPod: (podUid: string) => boolean;
+  /** For a static pod, the UID of its mirror pod in the API; undefined when it has none. */
+  readonly mirrorOf?: (podUid: string) => string | undefined;
   readonly retryMs?: number;
 }
 
@@ -42,16 +49,24 @@ export class PodStatusWriter {
   /** Hand over a pod's new status; written soon, unless an equal one was written already. */
   set(pod: Pod, status: PodStatus): void {
     const uid = pod.metadata.uid;
-    if (this.#stopped || !this.#o.isApiPod(uid)) return;
+    if (this.#stopped) return;
+    const mirror = !this.#o.isApiPod(uid);
+    const targetUid = mirror ? this.#o.mirrorOf?.(uid) : uid;
+    if (targetUid === undefined) return;
     let e = this.#entries.get(uid);
-    if (e === undefined) this.#entries.set(uid, (e = { namespace: pod.metadata.namespace, name: pod.metadata.name, inFlight: false }));
+    if (e === undefined) this.#entries.set(uid, (e = { namespace: pod.metadata.namespace, name: pod.metadata.name, targetUid, mirror, inFlight: false }));
+    if (e.targetUid !== targetUid) {
+      // A new mirror: it has none of the status written to the old one.
+      e.targetUid = targetUid;
+      e.written = undefined;
+    }
     e.pending = status;
     this.#kick(uid, e);
   }
 
-  /** Forget every pod not in this set (the source no longer delivers them). */
+  /** Forget every pod of the API source not in this set (the source no longer delivers them); static pods stay. */
   retain(podUids: ReadonlySet<string>): void {
-    for (const uid of [...this.#entries.keys()]) if (!podUids.has(uid)) this.forget(uid);
+    for (const [uid, e] of [...this.#entries]) if (!e.mirror && !podUids.has(uid)) this.forget(uid);
   }
 
   /** Forget a pod (terminated): nothing more is written for it. */
@@ -77,13 +92,14 @@ export class PodStatusWriter {
   }
 
   async #write(uid: string, e: Entry, status: PodStatus, normal: string): Promise<void> {
+    const targetUid = e.targetUid;
     const patch = [
-      { op: 'test', path: '/metadata/uid', value: uid },
+      { op: 'test', path: '/metadata/uid', value: targetUid },
       { op: 'add', path: '/status', value: status },
     ];
     try {
       await this.#o.client.patchStatus(PODS, e.name, patch, { namespace: e.namespace, type: 'json' });
-      e.written = normal;
+      if (e.targetUid === targetUid) e.written = normal;
       this.#o.log.debug({ pod: `${e.namespace}/${e.name}`, podUid: uid, phase: status.phase }, 'pod status written');
     } catch (err) {
       // The pod is gone, or the name now belongs to another pod (the UID test failed): stop writing.

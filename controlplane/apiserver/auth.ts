@@ -2,7 +2,9 @@
 // identities (`system:node:<name>`, group system:nodes) get what the Node authorizer and the
 // NodeRestriction admission plugin allow upstream: read what a node needs, write their own Node and
 // Lease, events, and the status (and deletion) of pods bound to them; secrets and config maps only when
-// a pod on the node refers to them. Decisions are computed here; object lookups are passed in.
+// a pod on the node refers to them. A node may create one kind of pod: the mirror of one of its static
+// pods, bound to itself, owned by nothing but its own Node, referring to no other API object
+// (NodeRestriction's rules). Decisions are computed here; object lookups are passed in.
 
 import type { UserInfo } from './tokens.ts';
 import { MASTERS_GROUP, NODES_GROUP, NODE_USER_PREFIX } from './tokens.ts';
@@ -19,11 +21,16 @@ export interface Attributes {
 
 export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
 
-/** Lookups the node rules need: one pod, and the pods bound to a node. */
+/** Lookups the node rules need: one pod, the pods bound to a node, and a Node (to check a mirror pod's owner UID). */
 export interface NodeGraph {
   getPod(namespace: string, name: string): Promise<Obj | undefined>;
   podsOnNode(nodeName: string): Promise<readonly Obj[]>;
+  /** Without it, a mirror pod's owner reference is checked for everything but the Node's UID. */
+  getNode?(name: string): Promise<Obj | undefined>;
 }
+
+/** The annotation that makes a pod the mirror of a static pod (its value: the static pod's config hash). */
+export const ANNOTATION_MIRROR = 'kubernetes.io/config.mirror';
 
 const ALLOW: Decision = { allowed: true };
 
@@ -75,8 +82,59 @@ export function podReferences(pod: Obj): { secrets: Set<string>; configMaps: Set
 
 const READ = new Set(['get', 'list', 'watch']);
 
-/** Node authorizer + NodeRestriction, for a request by node `node`. `bodyName` is the name in a create body. */
-async function authorizeNode(node: string, a: Attributes, graph: NodeGraph, bodyName: string | undefined): Promise<Decision> {
+/**
+ * Why node `node` may not create `pod`, or undefined when it may (the Node's UID aside, which the
+ * caller checks against the owner reference's). NodeRestriction's rules: a mirror pod, bound to the
+ * node, at most one owner reference and that one the node itself as controller, without
+ * blockOwnerDeletion, and no reference to a service account, secret, config map, persistent volume
+ * claim or generic ephemeral volume. Pure.
+ */
+export function nodePodCreateRefusal(node: string, pod: unknown): string | undefined {
+  if (!isObj(pod)) return `node "${node}" can only create mirror pods: no pod in the request`;
+  const md = isObj(pod.metadata) ? pod.metadata : {};
+  const spec = isObj(pod.spec) ? pod.spec : {};
+  const annotations = isObj(md.annotations) ? md.annotations : {};
+  if (annotations[ANNOTATION_MIRROR] === undefined) return `pod does not have "${ANNOTATION_MIRROR}" annotation, node "${node}" can only create mirror pods`;
+  if (spec.nodeName !== node) return `node "${node}" can only create pods with spec.nodeName set to itself, not ${JSON.stringify(spec.nodeName ?? '')}`;
+  const refs = Array.isArray(md.ownerReferences) ? md.ownerReferences : [];
+  if (refs.length > 1) return `node "${node}" can only create pods with a single owner reference set to itself`;
+  if (refs.length === 1) {
+    const ref = isObj(refs[0]) ? refs[0] : {};
+    if (ref.apiVersion !== 'v1' || ref.kind !== 'Node' || ref.name !== node) return `node "${node}" can only create pods with an owner reference set to itself, not ${String(ref.kind)} ${JSON.stringify(ref.name ?? '')}`;
+    if (ref.controller !== true) return `node "${node}" can only create pods with a controller owner reference set to itself`;
+    if (ref.blockOwnerDeletion === true) return `node "${node}" must not set blockOwnerDeletion on an owner reference`;
+  }
+  for (const field of ['serviceAccountName', 'serviceAccount'] as const) {
+    if (typeof spec[field] === 'string' && spec[field] !== '') return `node "${node}" can not create pods that reference a service account (spec.${field} ${JSON.stringify(spec[field])})`;
+  }
+  const refsOf = podReferences(pod);
+  if (refsOf.secrets.size > 0) return `node "${node}" can not create pods that reference secrets (${[...refsOf.secrets].join(', ')})`;
+  if (refsOf.configMaps.size > 0) return `node "${node}" can not create pods that reference configmaps (${[...refsOf.configMaps].join(', ')})`;
+  for (const v of Array.isArray(spec.volumes) ? spec.volumes : []) {
+    if (!isObj(v)) continue;
+    if (v.persistentVolumeClaim !== undefined) return `node "${node}" can not create pods that reference persistentvolumeclaims (volume ${JSON.stringify(v.name ?? '')})`;
+    if (v.ephemeral !== undefined) return `node "${node}" can not create pods that use generic ephemeral volumes (volume ${JSON.stringify(v.name ?? '')})`;
+    const sources = isObj(v.projected) && Array.isArray(v.projected.sources) ? v.projected.sources : [];
+    if (sources.some((s) => isObj(s) && s.serviceAccountToken !== undefined)) return `node "${node}" can not create pods that use service account tokens (volume ${JSON.stringify(v.name ?? '')})`;
+  }
+  return undefined;
+}
+
+/** A create of a pod by node `node`: the pure rules, then the owner reference's UID against the live Node. */
+async function admitNodePodCreate(node: string, pod: unknown, graph: NodeGraph): Promise<Decision> {
+  const refusal = nodePodCreateRefusal(node, pod);
+  if (refusal !== undefined) return deny(refusal);
+  const md = isObj(pod) && isObj(pod.metadata) ? pod.metadata : {};
+  const ref = Array.isArray(md.ownerReferences) && isObj(md.ownerReferences[0]) ? md.ownerReferences[0] : undefined;
+  if (ref === undefined || graph.getNode === undefined) return ALLOW;
+  const live = await graph.getNode(node);
+  if (live === undefined) return deny(`node "${node}" cannot create pods with an owner reference to a node that does not exist`);
+  const uid = isObj(live.metadata) ? live.metadata.uid : undefined;
+  return ref.uid === uid ? ALLOW : deny(`node "${node}" UID mismatch: expected ${String(uid)} got ${String(ref.uid)}`);
+}
+
+/** Node authorizer + NodeRestriction, for a request by node `node`. `bodyName` is the name in a create body, `body` the body. */
+async function authorizeNode(node: string, a: Attributes, graph: NodeGraph, bodyName: string | undefined, body: unknown): Promise<Decision> {
   const r = a.resource;
   if (r === undefined) return DISCOVERY_PREFIXES.some((p) => a.path === p || a.path.startsWith(`${p}/`)) ? ALLOW : deny('');
   const name = r.name ?? bodyName;
@@ -92,7 +150,8 @@ async function authorizeNode(node: string, a: Attributes, graph: NodeGraph, body
       case 'pods':
         if (READ.has(a.verb)) return ALLOW;
         if (a.verb === 'delete' && r.namespace !== undefined && name !== undefined) return boundToNode(node, await graph.getPod(r.namespace, name));
-        return deny(`node '${node}' can only delete pods bound to it, not ${a.verb} them`);
+        if (a.verb === 'create') return admitNodePodCreate(node, body, graph);
+        return deny(`node '${node}' can only create mirror pods and delete pods bound to it, not ${a.verb} them`);
       case 'pods/status': case 'pods/eviction':
         if (a.verb === 'get') return ALLOW;
         if (r.namespace !== undefined && name !== undefined) return boundToNode(node, await graph.getPod(r.namespace, name));
@@ -132,10 +191,11 @@ function boundToNode(node: string, pod: Obj | undefined): Decision {
   return spec.nodeName === node ? ALLOW : deny(`no relationship found between node '${node}' and this object`);
 }
 
-export async function authorize(a: Attributes, graph: NodeGraph, bodyName?: string): Promise<Decision> {
+/** `bodyName` and `body`: the name and the object of a create (a node's pod creates are judged on the body). */
+export async function authorize(a: Attributes, graph: NodeGraph, bodyName?: string, body?: unknown): Promise<Decision> {
   if (a.user.groups.includes(MASTERS_GROUP)) return ALLOW;
   const node = nodeNameOf(a.user);
-  if (node !== undefined) return authorizeNode(node, a, graph, bodyName);
+  if (node !== undefined) return authorizeNode(node, a, graph, bodyName, body);
   if (a.resource === undefined && DISCOVERY_PREFIXES.some((p) => a.path === p || a.path.startsWith(`${p}/`))) return ALLOW;
   return deny('');
 }

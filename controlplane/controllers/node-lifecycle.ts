@@ -227,6 +227,8 @@ export class NodeLifecycleController {
     const taints = plan.taints ?? node.spec?.taints ?? [];
     for (const p of pods) {
       if (p.metadata.deletionTimestamp !== undefined) continue;
+      // A mirror pod is not evicted (upstream's DeletePods skipped them): deleting it stops nothing, its agent makes it again.
+      if (p.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) continue;
       const decision = planTaintEviction(p, taints, nowMs);
       if (decision.kind !== 'evict') continue;
       const key = `${objectKey(p)}/${String(p.metadata.uid)}`;
