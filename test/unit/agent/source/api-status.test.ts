@@ -85,3 +85,28 @@ t.test('retries a failed write; stops for a pod that is gone; ignores pods the s
   await new Promise((r) => setTimeout(r, 50));
   t.equal(transport.requests.length, 3, 'a static pod is not written');
 });
+
+t.test('a static pod status goes to its mirror; a new mirror gets it again; retain keeps static pods', async (t) => {
+  const transport = fakeTransport();
+  const client = new ApiClient({ server: 'https://127.0.0.1:1' }, { transport });
+  let mirror: string | undefined;
+  const writer = new PodStatusWriter({ client, log: silentLogger(), isApiPod: () => false, mirrorOf: () => mirror, retryMs: 10 });
+  t.teardown(() => writer.stop());
+  const staticPod: Pod = { ...pod, metadata: { ...pod.metadata, name: 'web-n', uid: 's1' } };
+  writer.set(staticPod, status('Running'));
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(transport.requests.length, 0, 'no mirror yet: nothing written');
+  mirror = 'm1';
+  writer.set(staticPod, status('Running'));
+  await waitFor(() => transport.requests.length === 1, { timeoutMs: 2000, what: 'write to the mirror' });
+  t.equal(transport.requests[0].path, '/api/v1/namespaces/default/pods/web-n/status');
+  t.same(JSON.parse(transport.requests[0].body!)[0], { op: 'test', path: '/metadata/uid', value: 'm1' }, 'tests the mirror UID');
+  writer.retain(new Set());
+  writer.set(staticPod, status('Running'));
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(transport.requests.length, 1, 'kept by retain (the API source does not deliver static pods): the unchanged status is not written again');
+  mirror = 'm2';
+  writer.set(staticPod, status('Running'));
+  await waitFor(() => transport.requests.length === 2, { timeoutMs: 2000, what: 'write to the new mirror' });
+  t.same(JSON.parse(transport.requests[1].body!)[0].value, 'm2', 'the same status written again, to the new mirror');
+});
