@@ -1,6 +1,6 @@
 // Mirror pods of a joined agent (in process, on the containerd rig) against a real `moor server`
 // with its controllers on (garbage collector included): the static pod shows in `kubectl get pods`
-// as a Running 1/1 mirror owned by the Node; deleting the mirror makes a new one and leaves the
+// as a Running 1/1 mirror owned by the Node, `kubectl logs` works on it; deleting the mirror makes a new one and leaves the
 // container alone; a manifest edit replaces the mirror; removing the manifest deletes it. The
 // node's token may create its own mirror pod and nothing else (NodeRestriction, over HTTPS).
 
@@ -49,7 +49,7 @@ t.test('static pods appear as mirror pods and the mirrors follow the manifests',
 
   // The static pod and its mirror: Running 1/1 as kubectl shows it, owned by the Node.
   const started = Date.now();
-  await writeManifest(agent.dirs, 'static.yaml', podManifest('static', { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper() }] }));
+  await writeManifest(agent.dirs, 'static.yaml', podManifest('static', { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper('echo hello from static') }] }));
   const first = await runningMirror('mirror pod Running and ready');
   t.comment(`manifest written to mirror pod Running and ready: ${Date.now() - started} ms`);
   const staticPod = agent.agent.listPods().find((p) => p.metadata.name === MIRROR)!;
@@ -62,6 +62,10 @@ t.test('static pods appear as mirror pods and the mirrors follow the manifests',
   t.equal(first.spec.serviceAccountName, undefined, 'no service account');
   t.not(first.metadata.uid, staticPod.metadata.uid, 'the mirror has its own UID');
   t.match(await kubectl(['get', 'pods', '-A']), new RegExp(`default\\s+${MIRROR}\\s+1/1\\s+Running\\s+0`), 'kubectl get pods -A: 1/1 Running');
+  t.match(await waitFor(async () => {
+    const out = await kubectl(['logs', MIRROR]).catch(() => '');
+    return out.includes('hello') ? out : undefined;
+  }, { timeoutMs: 10_000, intervalMs: 250, what: 'kubectl logs of the mirror' }), 'hello from static', 'kubectl logs of the mirror pod: the static pod output');
   const containerId = first.status.containerStatuses[0].containerID as string;
   t.same((await containers()).map((c) => `containerd://${c.id}`), [containerId], 'one container runs, the one the mirror reports');
   t.equal(agent.agent.listPods().filter((p) => p.metadata.name === MIRROR).length, 1, 'the agent runs the pod once (the mirror is not a second pod)');
@@ -81,7 +85,7 @@ t.test('static pods appear as mirror pods and the mirrors follow the manifests',
   t.equal((await getMirror())?.metadata.uid, second.metadata.uid, 'the mirror stays (not collected)');
 
   // A manifest edit: a new static pod, a new mirror with the new hash.
-  await writeManifest(agent.dirs, 'static.yaml', podManifest('static', { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper('echo edited') }] }));
+  await writeManifest(agent.dirs, 'static.yaml', podManifest('static', { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: IMAGES.busybox, command: sleeper('echo hello from static; echo edited') }] }));
   const third = await runningMirror('mirror replaced after the manifest edit', (p) => p.metadata.annotations['kubernetes.io/config.mirror'] !== staticPod.metadata.uid);
   const edited = agent.agent.listPods().find((p) => p.metadata.name === MIRROR && p.metadata.uid !== staticPod.metadata.uid)!;
   t.equal(third.metadata.annotations['kubernetes.io/config.mirror'], edited.metadata.uid, 'the mirror carries the new hash');
