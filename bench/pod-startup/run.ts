@@ -1,18 +1,27 @@
 // Pod start latency of `moor agent` against the floor: the same CRI calls made directly
 // (RunPodSandbox, CreateContainer, StartContainer, then ContainerStatus until running), on the same
 // isolated containerd, CNI (reference bridge) and image. Agent latency is measured from the
-// manifest appearing (atomic rename into the manifest directory) to the agent's /pods showing all
-// containers running. Then the agent's RSS and CPU with 100 pods running at steady state.
+// manifest appearing (atomic rename into the manifest directory) to the agent's status saying the
+// pod is Running and Ready (its "pod status" log line, read incrementally: polling /pods would load
+// the agent being measured). Then the agent's RSS and CPU with 100 pods running at steady state.
+// Last, the agent joined to `moor server` (scheduler and controllers on): 30 pods all at once three
+// ways in one run: the floor, the manifest directory, and `kubectl apply` seen Running through a
+// watch on the API server.
 //
 //   sudo node --import tsx bench/pod-startup/run.ts [--pods 30] [--steady 100] [--steady-seconds 60] [--out FILE]
+//     [--no-cluster] [--agent-log-level debug] [--keep-agent-log FILE]
 //     [--agent-bin dist/moor.mjs|cli/moor.ts] [--node-args '--max-semi-space-size=4']
 //
+// With --agent-log-level debug the table also gives the agent's CRI call times next to the floor's.
 // Sequential runs interleave floor and agent pod by pod so that the machine's background load
 // falls on both alike; the all-at-once runs go floor batch, agent batch. Results: a table on stdout
 // and JSON (default bench/results/pod-startup-<timestamp>.json).
 
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { ServerProcess } from '../../test/integration/controlplane/apiserver/harness.ts';
 import { randomBytes } from 'node:crypto';
 import { startContainerdRig, IMAGES, type ContainerdRig } from '../../test/helpers/containerd-rig.ts';
 import { createCriClient } from '../../agent/cri/client.ts';
@@ -20,6 +29,7 @@ import type { CriClient, PodSandboxConfig } from '../../agent/cri/types.ts';
 import type { Pod } from '../../agent/pod/types.ts';
 import { waitFor } from '../../common/wait.ts';
 
+const execFileP = promisify(execFile);
 const REPO = new URL('../../', import.meta.url).pathname;
 const NODE = 'bench';
 
@@ -54,6 +64,20 @@ function round(n: number): number {
 
 // --- the floor -----------------------------------------------------------------------------------
 
+/** Durations of the floor's CRI calls, by method, for the "where the time goes" table. */
+const floorCalls = new Map<string, number[]>();
+
+async function timed<T>(method: string, call: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await call();
+  } finally {
+    const list = floorCalls.get(method) ?? [];
+    list.push(performance.now() - t0);
+    floorCalls.set(method, list);
+  }
+}
+
 async function floorPod(cri: CriClient, logRoot: string, name: string): Promise<{ ms: number; sandboxId: string }> {
   const started = performance.now();
   const uid = randomBytes(8).toString('hex');
@@ -64,14 +88,14 @@ async function floorPod(cri: CriClient, logRoot: string, name: string): Promise<
     // No io.kubernetes.pod.uid label: the agent would take a labelled sandbox it does not know
     // for an orphan and terminate it.
   };
-  const sandboxId = await cri.runPodSandbox(config);
-  const containerId = await cri.createContainer(sandboxId, {
+  const sandboxId = await timed('RunPodSandbox', () => cri.runPodSandbox(config));
+  const containerId = await timed('CreateContainer', () => cri.createContainer(sandboxId, {
     metadata: { name: 'main', attempt: 0 },
     image: { image: IMAGES.busybox },
     command: ['sleep', '3600'],
     logPath: 'main/0.log',
-  }, config);
-  await cri.startContainer(containerId);
+  }, config));
+  await timed('StartContainer', () => cri.startContainer(containerId));
   for (;;) {
     if ((await cri.containerStatus(containerId)).state === 'running') break;
   }
@@ -87,30 +111,94 @@ async function removeAll(cri: CriClient): Promise<void> {
 
 interface AgentHandle {
   readonly pid: number;
-  readonly url: string;
+  readonly log: LogTail;
   stop(): Promise<void>;
 }
 
-async function startAgent(rig: ContainerdRig, dirs: { manifests: string; root: string; logs: string; log: string }, cgroupRoot: string): Promise<AgentHandle> {
+/**
+ * The agent's JSON log, read incrementally: its "pod status" lines say when each pod's status
+ * turned Running and Ready, the moment /pods (or the API server, when joined) would show it. The
+ * bench reads the log instead of polling /pods, so that measuring puts no load on the agent.
+ */
+class LogTail {
+  readonly #path: string;
+  #offset = 0;
+  #rest = '';
+  /** "pod status" Running+Ready: pod (ns/name) -> epoch ms, first seen. */
+  readonly running = new Map<string, number>();
+  readonly lines: string[] = [];
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async poll(): Promise<void> {
+    const { open } = await import('node:fs/promises');
+    const fh = await open(this.#path, 'r');
+    try {
+      for (;;) {
+        const buf = Buffer.alloc(1 << 16);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, this.#offset);
+        if (bytesRead === 0) break;
+        this.#offset += bytesRead;
+        const text = this.#rest + buf.subarray(0, bytesRead).toString('utf8');
+        const parts = text.split('\n');
+        this.#rest = parts.pop() ?? '';
+        for (const line of parts) this.#take(line);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  #take(line: string): void {
+    this.lines.push(line);
+    if (!line.includes('"pod status"')) return;
+    const l = JSON.parse(line) as { time: number; pod: string; phase: string; ready: string };
+    if (l.phase === 'Running' && l.ready === 'True' && !this.running.has(l.pod)) this.running.set(l.pod, l.time);
+  }
+
+  /** Wait until every pod (ns/name) was reported Running and Ready; their times in ms after `sinceEpochMs`. */
+  async waitRunning(pods: readonly string[], sinceEpochMs: number, timeoutMs = 120_000): Promise<number[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.poll();
+      if (pods.every((p) => (this.running.get(p) ?? 0) >= sinceEpochMs)) return pods.map((p) => this.running.get(p)! - sinceEpochMs);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pods.filter((p) => !this.running.has(p)).length} pods to run`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** Forget pods that were removed, so their names can be used again. */
+  forget(pods: readonly string[]): void {
+    for (const p of pods) this.running.delete(p);
+  }
+}
+
+async function startAgent(rig: ContainerdRig, dirs: { manifests: string; root: string; logs: string; log: string }, cgroupRoot: string, extra: Record<string, string> = {}): Promise<AgentHandle> {
   const flags = {
     'container-runtime-endpoint': rig.endpoint, 'pod-manifest-path': dirs.manifests, 'root-dir': dirs.root, 'pod-logs-dir': dirs.logs,
     'hostname-override': NODE, 'node-ip': '127.0.0.1', port: '0', 'cgroup-root': cgroupRoot, 'max-pods': String(Math.max(110, STEADY + 10)),
+    'log-level': argStr('agent-log-level') ?? 'info',
+    ...extra,
   };
   const entry = argStr('agent-bin') ?? `${REPO}dist/moor.mjs`;
   const nodeArgs = (argStr('node-args') ?? '').split(' ').filter(Boolean);
   const argv = [...nodeArgs, ...(entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry])];
   const { openSync } = await import('node:fs');
+  await writeFile(dirs.log, '');
   const out = openSync(dirs.log, 'a');
   const child = spawn(process.execPath, [...argv, 'agent', ...Object.entries(flags).map(([k, v]) => `--${k}=${v}`)], { stdio: ['ignore', 'ignore', out] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const api = await waitFor(async () => {
+  const log = new LogTail(dirs.log);
+  await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`agent exited: ${(await readFile(dirs.log, 'utf8')).slice(-1500)}`);
-    const line = (await readFile(dirs.log, 'utf8')).split('\n').filter((l) => l.includes('"agent started"')).pop();
-    return line ? (JSON.parse(line) as { api: string }).api : undefined;
+    await log.poll();
+    return log.lines.some((l) => l.includes('"agent started"'));
   }, { timeoutMs: 60_000, what: 'agent started' });
   return {
     pid: child.pid!,
-    url: `http://${api}`,
+    log,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -127,50 +215,93 @@ async function writeManifest(dir: string, name: string): Promise<void> {
   await rename(`${dir}/.${name}.tmp`, `${dir}/${name}.json`);
 }
 
-async function runningNames(url: string, only?: string): Promise<Set<string>> {
-  const res = await fetch(`${url}/pods${only ? `?fieldSelector=metadata.name%3D${only}-${NODE}` : ''}`);
-  const list = (await res.json()) as { items: Pod[] };
-  const out = new Set<string>();
-  for (const p of list.items) {
-    const statuses = p.status?.containerStatuses ?? [];
-    if (statuses.length > 0 && statuses.every((c) => c.state.running !== undefined)) out.add(p.metadata.name.slice(0, -(NODE.length + 1)));
+/** Static pods are named <name>-<node>. */
+const staticPod = (name: string): string => `default/${name}-${NODE}`;
+
+/** The agent's CRI call durations by method, from its debug log ("cri call" lines), between two times. */
+function agentCalls(lines: readonly string[], fromEpochMs: number, toEpochMs: number): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const line of lines) {
+    if (!line.includes('"cri call"')) continue;
+    const l = JSON.parse(line) as { time: number; method: string; durationMs: number };
+    if (l.time < fromEpochMs || l.time > toEpochMs) continue;
+    out.set(l.method, [...(out.get(l.method) ?? []), l.durationMs]);
   }
   return out;
 }
 
-async function waitRunning(url: string, names: string[], started: number, pollMs: number, timeoutMs = 120_000): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
-  const deadline = Date.now() + timeoutMs;
-  while (seen.size < names.length) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${names.length - seen.size} pods to run`);
-    const running = await runningNames(url, names.length === 1 ? names[0] : undefined);
-    const now = performance.now();
-    for (const n of names) if (!seen.has(n) && running.has(n)) seen.set(n, now - started);
-    if (seen.size < names.length) await new Promise((r) => setTimeout(r, pollMs));
-  }
-  return seen;
+function medians(calls: Map<string, number[]>): Record<string, { p50: number; n: number }> {
+  return Object.fromEntries([...calls].map(([m, v]) => [m, { p50: round(percentile(v, 50)), n: v.length }]));
 }
 
 /** Remove every manifest and wait until the agent removed its pods (floor pods carry no pod uid label). */
-/** When the agent's status of each pod first said Running and Ready (epoch ms, from its own log line). */
-async function statusTimes(logFile: string, names: readonly string[], sinceEpochMs: number): Promise<Map<string, number>> {
-  const want = new Set(names.map((n) => `default/${n}-${NODE}`));
-  const out = new Map<string, number>();
-  for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
-    if (!line.includes('"pod status"')) continue;
-    const l = JSON.parse(line) as { time: number; pod: string; phase: string; ready: string };
-    if (l.time < sinceEpochMs || !want.has(l.pod) || l.phase !== 'Running' || l.ready !== 'True') continue;
-    const name = l.pod.slice('default/'.length, -(NODE.length + 1));
-    if (!out.has(name)) out.set(name, l.time - sinceEpochMs);
-  }
-  return out;
-}
-
-async function clearManifests(dir: string, url: string, cri: CriClient): Promise<void> {
+async function clearManifests(dir: string, cri: CriClient): Promise<void> {
   const { readdir } = await import('node:fs/promises');
   for (const f of await readdir(dir)) await rm(`${dir}/${f}`, { force: true });
+  await waitForNoAgentPods(cri);
+}
+
+async function waitForNoAgentPods(cri: CriClient): Promise<void> {
   const agentSandboxes = async () => (await cri.listPodSandbox()).filter((s) => s.labels['io.kubernetes.pod.uid'] !== undefined).length;
-  await waitFor(async () => (await agentSandboxes()) === 0 && ((await (await fetch(`${url}/pods`)).json()) as { items: unknown[] }).items.length === 0, { timeoutMs: 300_000, intervalMs: 200, what: 'agent pods gone' });
+  await waitFor(async () => (await agentSandboxes()) === 0, { timeoutMs: 300_000, intervalMs: 200, what: 'agent pods gone' });
+}
+
+// --- through the API server ----------------------------------------------------------------------
+
+/**
+ * `moor server` (scheduler and controllers on) and the agent joined to it: pods created with
+ * `kubectl apply`, seen Running through a watch on the API server, as a user would see them.
+ */
+async function startCluster(base: string): Promise<{ server: ServerProcess; kubeconfig: string }> {
+  const server = new ServerProcess({ env: { MOOR_CONTROLPLANE_ARGS: '' }, useDist: true, dataDir: `${base}/server` });
+  await mkdir(`${base}/server`, { recursive: true });
+  await server.start();
+  const kc = parseYaml(await readFile(server.kubeconfig, 'utf8')) as { users: { user: { token: string } }[] };
+  kc.users[0].user.token = server.createNodeToken(NODE);
+  const kubeconfig = `${base}/node.kubeconfig`;
+  await writeFile(kubeconfig, stringifyYaml(kc), { mode: 0o600 });
+  return { server, kubeconfig };
+}
+
+function allRunning(pod: Pod): boolean {
+  const cs = pod.status?.containerStatuses ?? [];
+  return cs.length > 0 && cs.every((c) => c.state.running !== undefined);
+}
+
+/** kubectl apply of `names` (one file), then a watch until each is Running: ms after the apply started. */
+async function applyAndWatch(server: ServerProcess, base: string, names: readonly string[]): Promise<{ times: number[]; wallMs: number }> {
+  const docs = names.map((n) => JSON.parse(manifest(n)) as object).map((p) => stringifyYaml(p)).join('---\n');
+  await writeFile(`${base}/pods.yaml`, docs);
+  const list = await server.request('/api/v1/namespaces/default/pods');
+  const rv = (list.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  const watch = server.watch(`/api/v1/namespaces/default/pods?watch=1&resourceVersion=${rv}`);
+  try {
+    await watch.headers;
+    const want = new Set(names);
+    const seen = new Map<string, number>();
+    const started = performance.now();
+    const kubectl = execFileP('kubectl', ['--kubeconfig', server.kubeconfig, 'apply', '-f', `${base}/pods.yaml`], { timeout: 60_000 });
+    let read = 0;
+    const deadline = Date.now() + 180_000;
+    while (seen.size < want.size) {
+      const events = await watch.next(read + 1, Math.max(1, deadline - Date.now()));
+      for (const e of events.slice(read) as { type: string; object: Pod }[]) {
+        const name = e.object.metadata.name;
+        if (want.has(name) && !seen.has(name) && e.type !== 'DELETED' && allRunning(e.object)) seen.set(name, performance.now() - started);
+      }
+      read = events.length;
+    }
+    await kubectl;
+    const times = names.map((n) => seen.get(n)!);
+    return { times, wallMs: Math.max(...times) };
+  } finally {
+    watch.close();
+  }
+}
+
+async function deleteApplied(server: ServerProcess, base: string, cri: CriClient): Promise<void> {
+  await execFileP('kubectl', ['--kubeconfig', server.kubeconfig, 'delete', '-f', `${base}/pods.yaml`, '--wait=true', '--timeout=120s'], { timeout: 150_000 });
+  await waitForNoAgentPods(cri);
 }
 
 // --- resource use ------------------------------------------------------------------------------
@@ -186,68 +317,65 @@ async function procStats(pid: number): Promise<{ rssMiB: number; cpuTicks: numbe
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/pod-startup: needs root (it runs its own containerd)');
-  const results: Record<string, unknown> = { pods: PODS, date: new Date().toISOString(), node: (await readFile('/proc/loadavg', 'utf8')).trim() };
+  const results: Record<string, unknown> = { pods: PODS, date: new Date().toISOString(), loadBefore: (await readFile('/proc/loadavg', 'utf8')).trim() };
   const rig = await startContainerdRig({ name: `moor-bench-${randomBytes(3).toString('hex')}` });
   const base = await mkdtemp('/tmp/moor-bench-');
   const cgroupRoot = `/moor-bench-${randomBytes(3).toString('hex')}`;
   const cri = createCriClient({ endpoint: rig.endpoint, timeoutMs: 120_000 });
+  const dirs = { manifests: `${base}/manifests`, root: `${base}/root`, logs: `${base}/logs`, log: `${base}/agent.log` };
   let agent: AgentHandle | undefined;
+  let cluster: { server: ServerProcess; kubeconfig: string } | undefined;
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
   try {
     await cri.pullImage(IMAGES.busybox);
     await cri.pullImage(IMAGES.pause);
-    const dirs = { manifests: `${base}/manifests`, root: `${base}/root`, logs: `${base}/logs`, log: `${base}/agent.log` };
     await mkdir(dirs.manifests, { recursive: true });
     agent = await startAgent(rig, dirs, cgroupRoot);
     // Warm-up: the first pod also creates the bridge; neither side should pay for it.
     await floorPod(cri, dirs.logs, 'warmup');
     await removeAll(cri);
+    let since = Date.now();
     await writeManifest(dirs.manifests, 'warmup');
-    await waitRunning(agent.url, ['warmup'], performance.now(), 5);
-    await clearManifests(dirs.manifests, agent.url, cri);
+    await agent.log.waitRunning([staticPod('warmup')], since);
+    await clearManifests(dirs.manifests, cri);
 
-    // Sequential, interleaved.
+    // Sequential, interleaved pod by pod.
     const floorSeq: number[] = [];
     const agentSeq: number[] = [];
-    const agentSeqStatus: number[] = [];
+    floorCalls.clear();
+    const seqStartedEpoch = Date.now();
     for (let i = 0; i < PODS; i++) {
       floorSeq.push((await floorPod(cri, dirs.logs, `f${i}`)).ms);
-      const startedEpoch = Date.now();
-      const started = performance.now();
+      since = Date.now();
       await writeManifest(dirs.manifests, `s${i}`);
-      agentSeq.push((await waitRunning(agent.url, [`s${i}`], started, 10)).get(`s${i}`)!);
-      agentSeqStatus.push((await statusTimes(dirs.log, [`s${i}`], startedEpoch)).get(`s${i}`)!);
+      agentSeq.push(...(await agent.log.waitRunning([staticPod(`s${i}`)], since)));
     }
-    await clearManifests(dirs.manifests, agent.url, cri);
+    const seqCalls = { floor: medians(floorCalls), agent: medians(agentCalls(agent.log.lines, seqStartedEpoch, Date.now())) };
+    await clearManifests(dirs.manifests, cri);
     await removeAll(cri);
 
-    // All at once.
+    // All at once: floor batch, then agent batch.
     const floorStarted = performance.now();
     const floorAll = await Promise.all(Array.from({ length: PODS }, (_, i) => floorPod(cri, dirs.logs, `fa${i}`).then((r) => r.ms)));
     const floorWall = performance.now() - floorStarted;
     await removeAll(cri);
     const names = Array.from({ length: PODS }, (_, i) => `a${i}`);
-    const agentStartedEpoch = Date.now();
-    const agentStarted = performance.now();
+    since = Date.now();
     for (const n of names) await writeManifest(dirs.manifests, n);
-    const agentAllMap = await waitRunning(agent.url, names, agentStarted, 20);
-    const agentWall = Math.max(...agentAllMap.values());
-    const agentAll = [...agentAllMap.values()];
-    const agentAllStatus = [...(await statusTimes(dirs.log, names, agentStartedEpoch)).values()];
-    await clearManifests(dirs.manifests, agent.url, cri);
+    const agentAll = await agent.log.waitRunning(names.map(staticPod), since);
+    await clearManifests(dirs.manifests, cri);
 
-    // agent: as polled through /pods every 10-20 ms; agentStatus: when the agent's status turned
-    // Running (its own log line), which is what a watcher with no polling delay would see.
-    const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
-    const seq = { floor: summary(floorSeq), agent: summary(agentSeq), agentStatus: summary(agentSeqStatus) };
-    const all = { floor: { ...summary(floorAll), wallMs: round(floorWall) }, agent: { ...summary(agentAll), wallMs: round(agentWall) }, agentStatus: summary(agentAllStatus) };
-    results.sequential = { ...seq, ratioP50: ratio(seq.agent.p50, seq.floor.p50), ratioP99: ratio(seq.agent.p99, seq.floor.p99), statusRatioP50: ratio(seq.agentStatus.p50, seq.floor.p50), statusRatioP99: ratio(seq.agentStatus.p99, seq.floor.p99) };
-    results.allAtOnce = { ...all, ratioP50: ratio(all.agent.p50, all.floor.p50), ratioP99: ratio(all.agent.p99, all.floor.p99), statusRatioP50: ratio(all.agentStatus.p50, all.floor.p50), ratioWall: ratio(all.agent.wallMs, all.floor.wallMs) };
+    const seq = { floor: summary(floorSeq), agent: summary(agentSeq) };
+    const all = { floor: { ...summary(floorAll), wallMs: round(floorWall) }, agent: { ...summary(agentAll), wallMs: round(Math.max(...agentAll)) } };
+    results.sequential = { ...seq, calls: seqCalls, ratioP50: ratio(seq.agent.p50, seq.floor.p50), ratioP99: ratio(seq.agent.p99, seq.floor.p99) };
+    results.allAtOnce = { ...all, ratioP50: ratio(all.agent.p50, all.floor.p50), ratioP99: ratio(all.agent.p99, all.floor.p99), ratioWall: ratio(all.agent.wallMs, all.floor.wallMs) };
 
     // Steady state with STEADY pods.
     if (STEADY > 0) {
       const steadyNames = Array.from({ length: STEADY }, (_, i) => `st${i}`);
+      since = Date.now();
       for (const n of steadyNames) await writeManifest(dirs.manifests, n);
-      await waitRunning(agent.url, steadyNames, performance.now(), 500, 600_000);
+      await agent.log.waitRunning(steadyNames.map(staticPod), since, 600_000);
       await new Promise((r) => setTimeout(r, 10_000)); // let start-up work settle
       const a = await procStats(agent.pid);
       const t0 = performance.now();
@@ -256,27 +384,80 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - t0) / 1000;
       const ticksPerSecond = 100;
       results.steady = { pods: STEADY, seconds: round(seconds), rssMiB: b.rssMiB, cpuPercentOfOneCore: round(((b.cpuTicks - a.cpuTicks) / ticksPerSecond / seconds) * 100) };
-      await clearManifests(dirs.manifests, agent.url, cri);
+      await clearManifests(dirs.manifests, cri);
+    }
+    await agent.stop();
+    agent = undefined;
+
+    // Through the API server: the same agent joined to `moor server`; all at once, three ways in
+    // one run: the floor, the manifest directory, and `kubectl apply` seen through a watch.
+    if (!process.argv.includes('--no-cluster')) {
+      cluster = await startCluster(base);
+      agent = await startAgent(rig, dirs, cgroupRoot, { kubeconfig: cluster.kubeconfig, 'cni-conf-dir': `${base}/cni-conf` });
+      const server = cluster.server;
+      await waitFor(async () => {
+        const res = await server.request(`/api/v1/nodes/${NODE}`);
+        const ready = (res.body as { status?: { conditions?: { type: string; status: string }[] } } | undefined)?.status?.conditions?.find((c) => c.type === 'Ready');
+        return ready?.status === 'True';
+      }, { timeoutMs: 60_000, intervalMs: 200, what: 'node Ready' });
+      // Warm-up through the API (the first apply also loads kubectl's discovery cache).
+      await applyAndWatch(server, base, ['kwarm']);
+      await deleteApplied(server, base, cri);
+
+      const cFloorStarted = performance.now();
+      const cFloor = await Promise.all(Array.from({ length: PODS }, (_, i) => floorPod(cri, dirs.logs, `fc${i}`).then((r) => r.ms)));
+      const cFloorWall = performance.now() - cFloorStarted;
+      await removeAll(cri);
+      const mNames = Array.from({ length: PODS }, (_, i) => `m${i}`);
+      since = Date.now();
+      for (const n of mNames) await writeManifest(dirs.manifests, n);
+      const cManifest = await agent.log.waitRunning(mNames.map(staticPod), since);
+      await clearManifests(dirs.manifests, cri);
+      const kNames = Array.from({ length: PODS }, (_, i) => `k${i}`);
+      const applied = await applyAndWatch(server, base, kNames);
+      await deleteApplied(server, base, cri);
+      const floorS = { ...summary(cFloor), wallMs: round(cFloorWall) };
+      const manifestS = { ...summary(cManifest), wallMs: round(Math.max(...cManifest)) };
+      const kubectlS = { ...summary(applied.times), wallMs: round(applied.wallMs) };
+      results.cluster = {
+        floor: floorS, manifest: manifestS, kubectlApply: kubectlS,
+        ratioP50: { manifest: ratio(manifestS.p50, floorS.p50), kubectlApply: ratio(kubectlS.p50, floorS.p50), kubectlVsManifest: ratio(kubectlS.p50, manifestS.p50) },
+        ratioWall: { manifest: ratio(manifestS.wallMs, floorS.wallMs), kubectlApply: ratio(kubectlS.wallMs, floorS.wallMs) },
+      };
     }
   } finally {
     await agent?.stop().catch(() => undefined);
+    const keepLog = argStr('keep-agent-log');
+    if (keepLog !== undefined) await writeFile(keepLog, await readFile(dirs.log, 'utf8').catch(() => ''));
+    await cluster?.server.stop().catch(() => undefined);
     cri.close();
     await rig.stop();
     await rm(base, { recursive: true, force: true });
     const { removeCgroupTree } = await import('../../test/integration/agent/harness.ts');
     await removeCgroupTree(cgroupRoot);
   }
+  results.loadAfter = (await readFile('/proc/loadavg', 'utf8')).trim();
   const out = argStr('out') ?? `${REPO}bench/results/pod-startup-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   await mkdir(out.slice(0, out.lastIndexOf('/')), { recursive: true });
   await writeFile(out, JSON.stringify(results, null, 2) + '\n');
-  type Row = { floor: { p50: number; p99: number; wallMs?: number }; agent: { p50: number; p99: number; wallMs?: number }; agentStatus: { p50: number; p99: number }; ratioP50: number; ratioP99: number; statusRatioP50: number };
-  const row = (label: string, r: Row): string =>
-    `${label.padEnd(12)} floor ${r.floor.p50}/${r.floor.p99}  agent(polled) ${r.agent.p50}/${r.agent.p99}  agent(status) ${r.agentStatus.p50}/${r.agentStatus.p99}  ratio p50 polled ${r.ratioP50}, status ${r.statusRatioP50}${r.floor.wallMs ? `  wall floor ${r.floor.wallMs} agent ${r.agent.wallMs}` : ''}\n`;
-  process.stdout.write(`pod start, ${PODS} single-container pods, ms p50/p99\n`);
-  process.stdout.write(row('sequential', results.sequential as Row));
-  process.stdout.write(row('all at once', results.allAtOnce as Row));
+  type S = { p50: number; p99: number; wallMs?: number };
+  const fmt = (x: S): string => `${x.p50}/${x.p99}${x.wallMs !== undefined ? ` (all ${x.wallMs})` : ''}`;
+  const seqR = results.sequential as { floor: S; agent: S; ratioP50: number; ratioP99: number; calls: { floor: Record<string, { p50: number }>; agent: Record<string, { p50: number; n: number }> } };
+  const allR = results.allAtOnce as { floor: S; agent: S; ratioP50: number; ratioWall: number };
+  process.stdout.write(`pod start, ${PODS} single-container pods, ms p50/p99 (agent: when its status said Running and Ready)\n`);
+  process.stdout.write(`sequential   floor ${fmt(seqR.floor)}  agent ${fmt(seqR.agent)}  ratio p50 ${seqR.ratioP50}, p99 ${seqR.ratioP99}\n`);
+  process.stdout.write(`all at once  floor ${fmt(allR.floor)}  agent ${fmt(allR.agent)}  ratio p50 ${allR.ratioP50}, wall ${allR.ratioWall}\n`);
+  if (Object.keys(seqR.calls.agent).length > 0) {
+    process.stdout.write('sequential CRI calls, p50 ms (agent: from its debug log; counts include the relist):\n');
+    for (const m of new Set([...Object.keys(seqR.calls.floor), ...Object.keys(seqR.calls.agent)])) process.stdout.write(`  ${m.padEnd(18)} floor ${seqR.calls.floor[m]?.p50 ?? '-'}  agent ${seqR.calls.agent[m]?.p50 ?? '-'} (${seqR.calls.agent[m]?.n ?? 0})\n`);
+  }
   if (results.steady) process.stdout.write(`steady state: ${JSON.stringify(results.steady)}\n`);
-  process.stdout.write(`results: ${out}\n`);
+  if (results.cluster) {
+    const c = results.cluster as { floor: S; manifest: S; kubectlApply: S; ratioP50: Record<string, number>; ratioWall: Record<string, number> };
+    process.stdout.write(`joined to moor server, all at once: floor ${fmt(c.floor)}  manifest ${fmt(c.manifest)}  kubectl apply (watch) ${fmt(c.kubectlApply)}\n`);
+    process.stdout.write(`  ratio p50 to floor: manifest ${c.ratioP50.manifest}, kubectl ${c.ratioP50.kubectlApply} (kubectl/manifest ${c.ratioP50.kubectlVsManifest}); wall: manifest ${c.ratioWall.manifest}, kubectl ${c.ratioWall.kubectlApply}\n`);
+  }
+  process.stdout.write(`load before ${results.loadBefore as string}, after ${results.loadAfter as string}\nresults: ${out}\n`);
 }
 
 main().catch((err: unknown) => {
