@@ -169,7 +169,8 @@ function nodeRow(node: Obj, nowMs: number): Cell[] {
   const status = o(node.status);
   const spec = o(node.spec);
   const ready = list(status.conditions).find((c) => c.type === 'Ready');
-  let st = ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown';
+  // As kubectl prints nodes: Ready when True, NotReady for False and Unknown alike, Unknown only without the condition.
+  let st = ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady';
   if (spec.unschedulable === true) st += ',SchedulingDisabled';
   const labels = o(meta(node).labels);
   const roles = new Set<string>();

@@ -243,6 +243,7 @@ spec:
     const notReadyMs = Date.now() - killedAt;
     timings.notReady = notReadyMs;
     t.equal(status, 'Unknown', 'Ready=Unknown');
+    t.match(await kubectl('get', 'node', nodeName), new RegExp(`${nodeName}\\s+NotReady\\s`), 'kubectl get node prints NotReady');
     t.ok(notReadyMs <= 50000, `node NotReady after ${notReadyMs} ms (≤ 50000)`);
 
     const logFd = await open(join(base, 'agent-again.log'), 'a');

@@ -50,6 +50,11 @@ t.test('tables', async (t) => {
   t.equal(table.metadata.resourceVersion, '7');
   const node = { metadata: { name: 'n1', labels: { 'node-role.kubernetes.io/control-plane': '' } }, spec: { unschedulable: true }, status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v1.32.0' }, addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } };
   t.same(buildTable('Node', [node], { nowMs: now, include: 'None' }).rows[0].cells.slice(0, 6), ['n1', 'Ready,SchedulingDisabled', 'control-plane', '<unknown>', 'v1.32.0', '10.0.0.1']);
+  // kubectl's wording: Ready=False and Ready=Unknown (a lost node) both read NotReady; no condition at all reads Unknown.
+  for (const [ready, want] of [['False', 'NotReady'], ['Unknown', 'NotReady'], [undefined, 'Unknown']] as const) {
+    const n = { metadata: { name: 'n2' }, status: { conditions: ready === undefined ? [] : [{ type: 'Ready', status: ready }] } };
+    t.equal(buildTable('Node', [n], { nowMs: now, include: 'None' }).rows[0].cells[1], want, `Ready=${ready ?? 'absent'} -> ${want}`);
+  }
   const svc = { metadata: { name: 's' }, spec: { type: 'NodePort', clusterIP: '10.96.0.10', ports: [{ port: 80, nodePort: 30001, protocol: 'TCP' }], selector: { app: 'web' } } };
   t.same(buildTable('Service', [svc], { nowMs: now, include: 'None' }).rows[0].cells, ['s', 'NodePort', '10.96.0.10', '<none>', '80:30001/TCP', '<unknown>', 'app=web']);
   const ep = { metadata: { name: 'e' }, subsets: [{ addresses: [1, 2, 3, 4].map((i) => ({ ip: `10.0.0.${i}` })), ports: [{ port: 80 }] }] };
