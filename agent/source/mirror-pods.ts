@@ -9,7 +9,7 @@
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ApiClient } from '../../controlplane/client/client.ts';
-import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../controlplane/client/errors.ts';
+import { isAlreadyExists, isConflict, isForbidden, isInvalid, isNotFound } from '../../controlplane/client/errors.ts';
 import { NODES, PODS } from '../../controlplane/client/resources.ts';
 import type { Pod as ApiPod } from '../../controlplane/client/types.ts';
 import { KeyedRunner } from '../keyed-runner.ts';
@@ -117,6 +117,8 @@ export class MirrorPods {
   /** The mirror UID each static pod's status was last handed to. */
   readonly #statusTarget = new Map<string, string>();
   readonly #conflictLogged = new Set<string>();
+  /** Pod key -> the last failure logged at warn for it. */
+  readonly #failureLogged = new Map<string, string>();
   #nodeUid: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -178,11 +180,17 @@ export class MirrorPods {
       try {
         await this.#apply(action);
       } catch (err) {
-        failed = true;
+        // A mirror the server refuses as invalid is tried again at the next resync only; other failures soon.
+        if (!isInvalid(err)) failed = true;
         const pod = action.kind === 'delete' ? `${action.namespace}/${action.name}` : keyOf(action.pod);
-        this.#o.log.warn({ pod, action: action.kind, err: errorMessage(err) }, `${action.kind} mirror pod failed; retrying`);
+        const message = errorMessage(err);
+        // The same failure again is logged at debug: once is enough to be seen.
+        const level = this.#failureLogged.get(pod) === message ? 'debug' : 'warn';
+        this.#failureLogged.set(pod, message);
+        this.#o.log[level]({ pod, action: action.kind, err: message }, `${action.kind} mirror pod failed; retrying`);
       }
     }
+    for (const pod of [...this.#failureLogged.keys()]) if (!actions.some((a) => (a.kind === 'delete' ? `${a.namespace}/${a.name}` : keyOf(a.pod)) === pod)) this.#failureLogged.delete(pod);
     this.#handOverStatus();
     if (failed && this.#retry === undefined && !this.#stopped) {
       this.#retry = setTimeout(() => {
