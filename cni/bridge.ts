@@ -143,7 +143,10 @@ export function planBridgeAdd(input: {
   ];
 
   const masq: MasqTarget[] = conf.ipMasq
-    ? ipam.addresses.map((a) => ({ family: a.ip.family, source: hostNet(a.ip), subnet: formatCidr(canonicalNet({ ip: a.ip, prefix: a.prefix })) }))
+    ? ipam.addresses.map((a) => {
+      const alsoExempt = conf.nonMasqueradeCidrs.filter((n) => n.ip.family === a.ip.family).map(formatCidr);
+      return { family: a.ip.family, source: hostNet(a.ip), subnet: formatCidr(canonicalNet({ ip: a.ip, prefix: a.prefix })), ...(alsoExempt.length > 0 ? { alsoExempt } : {}) };
+    })
     : [];
   const forwarding = conf.isGateway ? [...new Set(ipam.addresses.map((a) => a.ip.family))] : [];
   return { hostVeth, hostMac: input.hostMac, containerMac: input.containerMac, bridgeAddrs, hostOps, containerOps, masq, forwarding, ips, routes };

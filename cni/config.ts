@@ -54,6 +54,11 @@ export interface BridgeConf {
   readonly isDefaultGateway: boolean;
   readonly forceAddress: boolean;
   readonly ipMasq: boolean;
+  /**
+   * Destinations ipMasq leaves alone besides the pod's own subnet (ip-masq-agent's nonMasqueradeCIDRs),
+   * canonical: the cluster CIDR, so pod -> pod traffic across nodes keeps the pod's source IP.
+   */
+  readonly nonMasqueradeCidrs: readonly IpNet[];
   readonly mtu?: number;
   readonly hairpinMode: boolean;
   readonly promiscMode: boolean;
@@ -288,6 +293,17 @@ function parseValidAttachments(raw: Obj): Attachment[] | undefined {
   });
 }
 
+function parseNonMasqueradeCidrs(raw: Obj): IpNet[] {
+  const v = raw.nonMasqueradeCIDRs;
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalid(`nonMasqueradeCIDRs must be a list of CIDRs, got ${show(v)}`);
+  return v.map((c: unknown, i: number) => {
+    const parsed = typeof c === 'string' ? parseCidr(c) : undefined;
+    if (parsed === undefined) throw invalid(`nonMasqueradeCIDRs[${i}]: invalid CIDR ${show(c)}`);
+    return canonicalNet(parsed);
+  });
+}
+
 /** Validate the decoded config (pure). `env` supplies logging defaults only. */
 export function parseBridgeConf(raw: Obj, env: Readonly<Record<string, string | undefined>> = {}): BridgeConf {
   const cniVersion = readCniVersion(raw);
@@ -332,6 +348,7 @@ export function parseBridgeConf(raw: Obj, env: Readonly<Record<string, string | 
     isDefaultGateway,
     forceAddress: optBool(raw, 'forceAddress', ''),
     ipMasq: optBool(raw, 'ipMasq', ''),
+    nonMasqueradeCidrs: parseNonMasqueradeCidrs(raw),
     ...(mtu === undefined ? {} : { mtu }),
     hairpinMode,
     promiscMode,

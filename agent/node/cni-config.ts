@@ -2,6 +2,8 @@
 // allocated by the node IPAM controller): <cni-conf-dir>/10-moor.conflist with moor-bridge
 // (gateway, default route, masquerade, hairpin, IPAM on the pod CIDR) followed by portmap, the
 // same document scripts/install-cni.sh writes. Written atomically, and only when it changes.
+// With nonMasqueradeCidrs (the cluster CIDR) masquerade leaves traffic to other nodes' pods alone, so
+// pod -> pod across nodes keeps the pod's source IP; without, only the node's own pod CIDR is exempt.
 
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,8 @@ export interface BridgeConflistOptions {
   readonly podCidr: string;
   readonly name?: string;
   readonly bridge?: string;
+  /** Destinations left unmasqueraded besides the pod CIDR, e.g. the cluster CIDR (none when empty). */
+  readonly nonMasqueradeCidrs?: readonly string[];
 }
 
 /** The conflist text for a pod CIDR. Pure. */
@@ -26,6 +30,7 @@ export function buildBridgeConflist(opts: BridgeConflistOptions): string {
         isGateway: true,
         isDefaultGateway: true,
         ipMasq: true,
+        ...(opts.nonMasqueradeCidrs !== undefined && opts.nonMasqueradeCidrs.length > 0 ? { nonMasqueradeCIDRs: [...opts.nonMasqueradeCidrs] } : {}),
         hairpinMode: true,
         ipam: { ranges: [[{ subnet: opts.podCidr }]] },
       },

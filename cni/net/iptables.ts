@@ -26,6 +26,8 @@ export interface MasqTarget {
   readonly source: string;
   /** canonical pod subnet, e.g. 10.22.0.0/24 */
   readonly subnet: string;
+  /** more destinations left unmasqueraded, e.g. the cluster CIDR 10.22.0.0/16 (same family) */
+  readonly alsoExempt?: readonly string[];
 }
 
 const MULTICAST: Record<Family, string> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
@@ -49,7 +51,7 @@ export function buildMasqAddScript(id: AttachmentId, targets: readonly MasqTarge
   const chain = masqChainName(id);
   const c = `-m comment --comment "${masqComment(id)}"`;
   const mine = targets.filter((t) => t.family === family);
-  const subnets = [...new Set(mine.map((t) => t.subnet))];
+  const subnets = [...new Set(mine.flatMap((t) => [t.subnet, ...(t.alsoExempt ?? [])]))].filter((s) => s !== '');
   const lines = ['*nat', `:${chain} - [0:0]`];
   for (const subnet of subnets) lines.push(`-A ${chain} -d ${subnet} ${c} -j ACCEPT`);
   lines.push(`-A ${chain} ! -d ${MULTICAST[family]} ${c} -j MASQUERADE`);

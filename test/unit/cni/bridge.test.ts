@@ -53,6 +53,7 @@ t.test('plan', async (t) => {
     } },
     { name: 'isDefaultGateway: default route via the gateway', extra: { isDefaultGateway: true }, check: (p) => t.same(p.routes, [{ dst: '192.168.0.0/16' }, { dst: '0.0.0.0/0', gw: '10.0.0.1' }]) },
     { name: 'ipMasq: one target per address with its subnet', extra: { ipMasq: true }, check: (p) => t.same(p.masq, [{ family: 4, source: '10.0.0.5/32', subnet: '10.0.0.0/24' }]) },
+    { name: 'ipMasq with nonMasqueradeCIDRs: the same-family ones also exempt', extra: { ipMasq: true, nonMasqueradeCIDRs: ['10.0.0.0/16', 'fd00::/48'] }, check: (p) => t.same(p.masq, [{ family: 4, source: '10.0.0.5/32', subnet: '10.0.0.0/24', alsoExempt: ['10.0.0.0/16'] }]) },
     { name: 'mtu and hairpin', extra: { mtu: 1400, hairpinMode: true }, check: (p) => {
       t.same(p.containerOps[0], { op: 'add-veth', name: 'eth0', mac: '02:00:00:00:00:0b', mtu: 1400, peerName: p.hostVeth, peerMac: '02:00:00:00:00:0a', peerNetns: '4242' }, 'the pod batch makes the pair first, host end to the host netns');
       t.ok(p.hostOps.some((o) => o.op === 'set-hairpin'));

@@ -24,6 +24,8 @@ t.test('defaults', async (t) => {
   t.same(parseBridgeConf({ ...base, ipam: { type: 'host-local', subnet: '10.0.0.0/8' } }).ipam, { kind: 'delegate', type: 'host-local' });
   t.equal(parseBridgeConf({ ...base, unknownKey: { any: 'thing' } }).name, 'net', 'unknown keys are ignored');
   t.equal(parseBridgeConf({ ...base, vlan: 0, macspoofchk: false }).name, 'net', 'unsupported options at their defaults are fine');
+  t.same(c.nonMasqueradeCidrs, [], 'no extra masquerade exemption by default');
+  t.same(parseBridgeConf({ ...base, nonMasqueradeCIDRs: ['10.240.7.9/16', 'fd00::1/48'] }).nonMasqueradeCidrs.map((n) => `${formatIp(n.ip)}/${n.prefix}`), ['10.240.0.0/16', 'fd00::/48'], 'nonMasqueradeCIDRs, canonical');
 });
 
 t.test('ranges: legacy subnet form, dual stack, host bits, requested addresses', async (t) => {
@@ -56,6 +58,8 @@ t.test('bad configs', async (t) => {
     { name: 'bridge name', conf: { ...base, bridge: 'br/0' }, code: 7, msg: /"br\/0"/ },
     { name: 'vlan', conf: { ...base, vlan: 10 }, code: 2, msg: /vlan=10/ },
     { name: 'macspoofchk', conf: { ...base, macspoofchk: true }, code: 2, msg: /macspoofchk=true/ },
+    { name: 'nonMasqueradeCIDRs not a list', conf: { ...base, nonMasqueradeCIDRs: '10.0.0.0/16' }, code: 7, msg: /nonMasqueradeCIDRs must be a list of CIDRs, got "10\.0\.0\.0\/16"/ },
+    { name: 'nonMasqueradeCIDRs bad entry', conf: { ...base, nonMasqueradeCIDRs: ['10.0.0.0/16', '10.0.0.0'] }, code: 7, msg: /nonMasqueradeCIDRs\[1\]: invalid CIDR "10\.0\.0\.0"/ },
     { name: 'ipMasqBackend nftables', conf: { ...base, ipMasqBackend: 'nftables' }, code: 2, msg: /ipMasqBackend="nftables"/ },
     { name: 'hairpin + promisc', conf: { ...base, hairpinMode: true, promiscMode: true }, code: 7, msg: /cannot both/ },
     { name: 'ipam not an object', conf: { ...base, ipam: 'x' }, code: 7, msg: /ipam must be an object/ },

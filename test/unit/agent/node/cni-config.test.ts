@@ -25,3 +25,16 @@ t.test('ensureBridgeConflist writes only on change', async (t) => {
   }
   await t.rejects(stat(`${dir}/net.d/.10-moor.conflist.tmp`), 'no temporary file left');
 });
+
+t.test('buildBridgeConflist: the cluster CIDR left unmasqueraded when given, the document unchanged when not', async (t) => {
+  const cases: [string, readonly string[] | undefined, unknown][] = [
+    ['not given', undefined, undefined],
+    ['empty', [], undefined],
+    ['the cluster CIDR', ['10.240.0.0/16'], ['10.240.0.0/16']],
+  ];
+  for (const [name, cidrs, want] of cases) {
+    const doc = JSON.parse(buildBridgeConflist({ podCidr: '10.240.3.0/24', ...(cidrs === undefined ? {} : { nonMasqueradeCidrs: cidrs }) }));
+    t.same(doc.plugins[0].nonMasqueradeCIDRs, want, name);
+  }
+  t.equal(buildBridgeConflist({ podCidr: '10.244.3.0/24', nonMasqueradeCidrs: [] }), buildBridgeConflist({ podCidr: '10.244.3.0/24' }), 'no rewrite of existing nodes\' conflists');
+});

@@ -13,6 +13,10 @@ t.test('ADD and DEL scripts', async (t) => {
     '*nat', `:${chain} - [0:0]`, `-A ${chain} -d 10.0.0.0/24 ${c} -j ACCEPT`, `-A ${chain} ! -d 224.0.0.0/4 ${c} -j MASQUERADE`, `-A POSTROUTING -s 10.0.0.5/32 ${c} -j ${chain}`, 'COMMIT', '',
   ].join('\n'), 'one family per script');
   t.match(buildMasqAddScript(id, [{ family: 6, source: 'fd00::5/128', subnet: 'fd00::/64' }], 6), '! -d ff00::/8');
+  t.equal(buildMasqAddScript(id, [{ family: 4, source: '10.0.1.5/32', subnet: '10.0.1.0/24', alsoExempt: ['10.0.0.0/16'] }, { family: 4, source: '10.0.1.6/32', subnet: '10.0.1.0/24', alsoExempt: ['10.0.0.0/16'] }], 4), [
+    '*nat', `:${chain} - [0:0]`, `-A ${chain} -d 10.0.1.0/24 ${c} -j ACCEPT`, `-A ${chain} -d 10.0.0.0/16 ${c} -j ACCEPT`, `-A ${chain} ! -d 224.0.0.0/4 ${c} -j MASQUERADE`,
+    `-A POSTROUTING -s 10.0.1.5/32 ${c} -j ${chain}`, `-A POSTROUTING -s 10.0.1.6/32 ${c} -j ${chain}`, 'COMMIT', '',
+  ].join('\n'), 'the cluster CIDR is accepted before the masquerade, once');
   t.equal(buildMasqDelScript(id, ['10.0.0.5/32']), ['*nat', `-D POSTROUTING -s 10.0.0.5/32 ${c} -j ${chain}`, `:${chain} - [0:0]`, `-X ${chain}`, 'COMMIT', ''].join('\n'));
 });
 
