@@ -54,6 +54,12 @@ export function generateNameSuffix(): string {
   return s;
 }
 
+let podInfo: ResourceInfo | undefined;
+function podResource(): ResourceInfo {
+  podInfo ??= RESOURCES.find((r) => r.group === '' && r.resource === 'pods')!;
+  return podInfo;
+}
+
 const GENERATION_KINDS = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'Pod']);
 const RESET_STATUS_ON_CREATE = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'Pod', 'Service', 'Namespace']);
 export const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
@@ -346,6 +352,48 @@ export class Registry {
         return await this.#write(info, namespace, name, kv, old, next, opts);
       } catch (err) {
         if (err instanceof ApiError && err.reason === 'Conflict' && attempt < 5 && (nextRv === undefined || nextRv === '')) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * pods/binding: set spec.nodeName and PodScheduled=True on a pending pod, as upstream's binding
+   * storage does. Only those two fields (and the generation, as any spec change here) move, and they
+   * are built here, so the general update path (clones, defaults, pod update validation, semantic
+   * comparisons, a decode of the result) is skipped: this is the scheduler's hot path. Refuses with
+   * 409 a pod being deleted, already assigned, or whose uid is not the binding's; retries on a
+   * concurrent write to the pod.
+   */
+  async bindPod(namespace: string, name: string, target: { readonly node: string; readonly uid?: string }): Promise<void> {
+    const info = podResource();
+    const gr = { group: '', resource: 'pods/binding' };
+    const key = storageKey(info, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (kv === undefined) throw notFound(info, name);
+      const pod = JSON.parse(decoder.decode(kv.value)) as Obj;
+      const m = md(pod);
+      if (target.uid !== undefined && target.uid !== '' && target.uid !== m.uid) {
+        throw conflict(gr, name, `Precondition failed: UID in precondition: ${target.uid}, UID in object meta: ${String(m.uid)}`);
+      }
+      if (m.deletionTimestamp !== undefined) throw conflict(gr, name, `pod ${name} is being deleted, cannot be assigned to a host`);
+      const spec = isObj(pod.spec) ? pod.spec : (pod.spec = {});
+      if (typeof spec.nodeName === 'string' && spec.nodeName !== '') throw conflict(gr, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+      spec.nodeName = target.node;
+      if (typeof m.generation === 'number') m.generation += 1;
+      const status = isObj(pod.status) ? pod.status : (pod.status = {});
+      const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter((c: Obj) => !isObj(c) || c.type !== 'PodScheduled');
+      conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowTimestamp(this.#now()) });
+      status.conditions = conditions;
+      delete m.resourceVersion;
+      try {
+        await this.store.update(key, encoder.encode(JSON.stringify(pod)), kv.modRevision);
+        return;
+      } catch (err) {
+        if (isStoreError(err, 'conflict') && attempt < 5) continue;
+        if (isStoreError(err, 'conflict')) throw conflict(info, name);
+        if (isStoreError(err, 'notFound')) throw notFound(info, name);
         throw err;
       }
     }

@@ -55,6 +55,8 @@ interface RequestContext {
   readonly warnings: string[];
   /** The JSON text of the body, for checks JSON.parse cannot make (duplicate keys). */
   rawJson?: string;
+  /** What the request addresses, once routed (metrics reuse it). */
+  target?: ReturnType<typeof parseRequestTarget>;
 }
 
 function firstHeader(v: string | string[] | undefined): string | undefined {
@@ -100,6 +102,49 @@ function serializeEvent(ev: ApiWatchEvent): string {
     byType.set(ev.type, line);
   }
   return line;
+}
+
+const BINDING_CREATED = Object.freeze({ ...buildSuccessStatus(), code: 201 });
+
+/** The whole body, with events rather than an async iterator (cheaper per request); 413 past the limit. */
+function readRequestBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        cleanup();
+        req.resume(); // drain the rest; the 413 goes out once the handler throws
+        reject(new ApiError({ httpCode: 413, reason: 'BadRequest', message: `request body too large: more than ${MAX_BODY_BYTES} bytes` }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      if (req.complete) return;
+      cleanup();
+      reject(badRequest('the request body ended early'));
+    };
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 export class ApiServer {
@@ -205,6 +250,7 @@ export class ApiServer {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'https://moor.invalid');
     const warnings: string[] = [];
+    let target: ReturnType<typeof parseRequestTarget> | undefined;
     try {
       const path = url.pathname.replace(/\/+$/, '') || '/';
       if (ANONYMOUS_PATHS.has(path) || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) {
@@ -218,12 +264,16 @@ export class ApiServer {
       const user = this.#authenticate(req);
       if (user === undefined) throw unauthorized();
       const ctx: RequestContext = { req, res, url, user, warnings };
-      await this.#route(ctx, path);
+      try {
+        await this.#route(ctx, path);
+      } finally {
+        target = ctx.target;
+      }
     } catch (err) {
       this.#sendError(res, err, warnings);
     } finally {
       const ms = Date.now() - started;
-      const t = parseRequestTarget(req.method ?? 'GET', url.pathname, url.searchParams);
+      const t = target ?? parseRequestTarget(req.method ?? 'GET', url.pathname, url.searchParams);
       const verb = t.type === 'resource' ? t.verb : (req.method ?? 'GET').toLowerCase();
       const resource = t.type === 'resource' ? (t.subresource === undefined ? t.info.resource : `${t.info.resource}/${t.subresource}`) : '';
       this.#metrics.observe(verb, resource, res.statusCode, ms / 1000);
@@ -235,6 +285,7 @@ export class ApiServer {
     const { req, url } = ctx;
     const method = req.method ?? 'GET';
     const target = parseRequestTarget(method, path, url.searchParams);
+    ctx.target = target;
     if (target.type === 'badMethod') throw methodNotAllowed();
     if (method === 'POST' && target.type === 'unknownResource') {
       if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') return this.#selfSubjectAccessReview(ctx, path);
@@ -296,14 +347,7 @@ export class ApiServer {
   }
 
   async #readBody(ctx: RequestContext, target: Extract<RequestTarget, { type: 'resource' }>): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of ctx.req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) throw new ApiError({ httpCode: 413, reason: 'BadRequest', message: `request body too large: more than ${MAX_BODY_BYTES} bytes` });
-      chunks.push(chunk as Buffer);
-    }
-    const raw = Buffer.concat(chunks);
+    const raw = await readRequestBody(ctx.req);
     if (raw.length === 0) return undefined;
     const contentType = (firstHeader(ctx.req.headers['content-type']) ?? 'application/json').split(';')[0].trim().toLowerCase();
     if (contentType === PROTOBUF_CONTENT_TYPE) return decodeProtobufBody(raw);
@@ -486,7 +530,7 @@ export class ApiServer {
       return;
     }
     if (info.kind === 'Pod') {
-      if (sub === 'binding' && t.verb === 'create') return this.#bind(ctx, info, t.namespace!, name, body);
+      if (sub === 'binding' && t.verb === 'create') return this.#bind(ctx, t.namespace!, name, body);
       if (sub === 'eviction' && t.verb === 'create') {
         const b = isObj(body) ? body : {};
         // No disruption budgets: every eviction is allowed and becomes a graceful delete.
@@ -500,23 +544,14 @@ export class ApiServer {
     throw methodNotAllowed();
   }
 
-  async #bind(ctx: RequestContext, info: ResourceInfo, namespace: string, name: string, body: unknown): Promise<void> {
+  async #bind(ctx: RequestContext, namespace: string, name: string, body: unknown): Promise<void> {
     const b = isObj(body) ? body : {};
     const target = isObj(b.target) ? b.target : {};
     const node = typeof target.name === 'string' ? target.name : '';
     if (node === '') throw badRequest('binding target.name is required');
-    await this.registry.mutate(info, namespace, name, (pod) => {
-      const spec = isObj(pod.spec) ? pod.spec : {};
-      const md = isObj(pod.metadata) ? pod.metadata : {};
-      if (md.deletionTimestamp !== undefined) throw conflict({ group: '', resource: 'pods/binding' }, name, `pod ${name} is being deleted, cannot be assigned to a host`);
-      if (typeof spec.nodeName === 'string' && spec.nodeName !== '') throw conflict({ group: '', resource: 'pods/binding' }, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-      spec.nodeName = node;
-      const status = isObj(pod.status) ? pod.status : {};
-      const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter((c: Obj) => c.type !== 'PodScheduled');
-      conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z') });
-      return { ...pod, spec, status: { ...status, conditions } };
-    }, { mode: 'all' });
-    this.#sendJson(ctx, 201, { ...buildSuccessStatus(), code: 201 });
+    const uid = isObj(b.metadata) && typeof b.metadata.uid === 'string' ? b.metadata.uid : undefined;
+    await this.registry.bindPod(namespace, name, { node, uid });
+    this.#sendJson(ctx, 201, BINDING_CREATED);
   }
 
   async #podLog(ctx: RequestContext, info: ResourceInfo, namespace: string, name: string): Promise<void> {

@@ -133,12 +133,19 @@ export class EventRecorder {
 
   async #write(p: Pending): Promise<void> {
     const nowMs = this.#now();
-    for (const [k, s] of this.#seen) if (nowMs - s.lastMs > AGGREGATE_WINDOW_MS) this.#seen.delete(k);
+    // #seen is kept in lastMs order (a repeat moves its entry to the end): expired entries are at the
+    // front, so the sweep stops at the first live one instead of walking every event ever written.
+    for (const [k, s] of this.#seen) {
+      if (nowMs - s.lastMs <= AGGREGATE_WINDOW_MS) break;
+      this.#seen.delete(k);
+    }
     const seen = this.#seen.get(p.key);
     try {
       if (seen !== undefined) {
         seen.count++;
         seen.lastMs = nowMs;
+        this.#seen.delete(p.key);
+        this.#seen.set(p.key, seen);
         try {
           await this.#client.patch(EVENTS, seen.name, { count: seen.count, lastTimestamp: p.event.lastTimestamp }, { namespace: seen.namespace });
           return;

@@ -25,16 +25,20 @@ export function schedulePod(pod: PodFacts, nodes: readonly NodeInfo[], opts: Sch
   const start = n === 0 ? 0 : (opts.startIndex ?? 0) % n;
   const want = computeNumFeasibleNodesToFind(n, opts.percentageOfNodesToScore ?? 0);
   const feasible: NodeInfo[] = [];
-  const reasons = new Map<string, number>();
+  let reasons: Map<string, number> | undefined;
   let evaluated = 0;
   for (; evaluated < n && feasible.length < want; evaluated++) {
-    const info = nodes[(start + evaluated) % n];
+    const i = start + evaluated;
+    const info = nodes[i < n ? i : i - n];
     const why = filterNode(pod, info);
     if (why.length === 0) feasible.push(info);
-    else for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    else for (const r of why) (reasons ??= new Map()).set(r, (reasons.get(r) ?? 0) + 1);
   }
   const nextStartIndex = n === 0 ? 0 : (start + evaluated) % n;
-  if (feasible.length === 0) return { kind: 'unschedulable', message: buildFitErrorMessage(n, reasons), reasons, nextStartIndex };
+  if (feasible.length === 0) {
+    const all = reasons ?? new Map<string, number>();
+    return { kind: 'unschedulable', message: buildFitErrorMessage(n, all), reasons: all, nextStartIndex };
+  }
   if (feasible.length === 1) return { kind: 'scheduled', node: feasible[0].name, evaluated, feasible: 1, nextStartIndex };
   const scores = scoreNodes(pod, feasible, opts.weights ?? DEFAULT_WEIGHTS);
   const best = selectHost(scores, opts.random ?? Math.random);

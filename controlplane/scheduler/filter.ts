@@ -33,7 +33,12 @@ export function isTolerated(tolerations: readonly Toleration[], taint: Taint): b
 
 /** The first NoSchedule/NoExecute taint the pod does not tolerate. */
 export function findUntoleratedTaint(taints: readonly Taint[], tolerations: readonly Toleration[]): Taint | undefined {
-  return taints.find((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !isTolerated(tolerations, t));
+  // Hot path: a plain loop, no closure per node.
+  for (let i = 0; i < taints.length; i++) {
+    const t = taints[i];
+    if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !isTolerated(tolerations, t)) return t;
+  }
+  return undefined;
 }
 
 function matchRequirement(r: NodeSelectorRequirement, value: string | undefined): boolean {
@@ -72,11 +77,12 @@ export function matchNodeSelectorTerm(term: NodeSelectorTerm, node: Node): boole
 
 /** nodeSelector (every label equal) and required node affinity (any term). */
 export function matchesNodeAffinity(pod: PodFacts, node: Node): boolean {
+  const required = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (pod.nodeSelector === undefined && required === undefined) return true;
   const labels = node.metadata.labels ?? {};
   if (pod.nodeSelector !== undefined) {
-    for (const [k, v] of Object.entries(pod.nodeSelector)) if (labels[k] !== v) return false;
+    for (const k in pod.nodeSelector) if (labels[k] !== pod.nodeSelector[k]) return false;
   }
-  const required = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (required !== undefined) {
     const terms = required.nodeSelectorTerms ?? [];
     if (!terms.some((t) => matchNodeSelectorTerm(t, node))) return false;
@@ -86,6 +92,7 @@ export function matchesNodeAffinity(pod: PodFacts, node: Node): boolean {
 
 /** A wanted host port conflicts with a used one on the same protocol/port when either IP is 0.0.0.0 or they are equal. */
 export function hasHostPortConflict(pod: PodFacts, info: NodeInfo): boolean {
+  if (pod.hostPorts.length === 0 || info.usedPorts.size === 0) return false;
   for (const hp of pod.hostPorts) {
     const used = info.usedPorts.get(`${hp.protocol}/${hp.port}`);
     if (used === undefined) continue;
@@ -103,9 +110,10 @@ export function insufficientResources(pod: PodFacts, info: NodeInfo): readonly s
   const r = pod.requests;
   if (r.milliCpu > 0 && r.milliCpu > a.milliCpu - info.requested.milliCpu) (out ??= []).push('Insufficient cpu');
   if (r.memory > 0 && r.memory > a.memory - info.requested.memory) (out ??= []).push('Insufficient memory');
-  for (const name in r.scalar) {
+  for (let i = 0; i < pod.scalarNames.length; i++) {
+    const name = pod.scalarNames[i];
     const want = r.scalar[name];
-    if (want > 0 && want > (a.scalar[name] ?? 0) - (info.requested.scalar[name] ?? 0)) (out ??= []).push(`Insufficient ${name}`);
+    if (want > (a.scalar[name] ?? 0) - (info.requested.scalar[name] ?? 0)) (out ??= []).push(`Insufficient ${name}`);
   }
   return out ?? FITS;
 }

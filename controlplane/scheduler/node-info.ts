@@ -19,6 +19,8 @@ export interface PodFacts {
   readonly name: string;
   readonly nodeName: string;
   readonly requests: Resources;
+  /** Names in requests.scalar with an amount above 0 (the filter's hot path reads these, no for-in). */
+  readonly scalarNames: readonly string[];
   readonly nonZero: { readonly milliCpu: number; readonly memory: number };
   readonly hostPorts: readonly HostPort[];
   /** uid of the controller ownerReference, for spreading. */
@@ -39,13 +41,15 @@ export function buildPodFacts(pod: Pod): PodFacts {
     }
   }
   const owner = (md.ownerReferences ?? []).find((r) => r.controller === true);
+  const requests = computePodRequests(pod);
   return {
     key: `${md.namespace ?? ''}/${md.name ?? ''}`,
     uid: md.uid ?? '',
     namespace: md.namespace ?? '',
     name: md.name ?? '',
     nodeName: pod.spec.nodeName ?? '',
-    requests: computePodRequests(pod),
+    requests,
+    scalarNames: Object.keys(requests.scalar).filter((name) => requests.scalar[name] > 0),
     nonZero: computeNonZeroRequests(pod),
     hostPorts,
     ownerUid: owner?.uid,

@@ -161,12 +161,16 @@ export class Scheduler {
     if (isAssigned(p)) {
       const wasPending = this.#pending.delete(key);
       if (wasPending) this.#queue.delete(key);
+      const assumedOn = this.#assumed.get(key);
       this.#assumed.delete(key);
       if (isTerminal(p)) {
         if (this.#removeAssigned(key)) this.#queue.moveAllToActive();
         return;
       }
       const prev = this.#assigned.get(key);
+      // Our own binding confirmed: the assumed facts already count this pod there (what a pod may
+      // change after its binding does not change what the scheduler counts).
+      if (prev !== undefined && assumedOn === p.spec.nodeName && prev.nodeName === assumedOn && prev.uid === p.metadata.uid) return;
       // Re-derive only when what the scheduler counts could have changed.
       if (prev === undefined || prev.nodeName !== p.spec.nodeName || prev.pod.spec !== p.spec && JSON.stringify(prev.pod.spec) !== JSON.stringify(p.spec)) {
         this.#addAssigned(buildPodFacts(p));
@@ -263,7 +267,7 @@ export class Scheduler {
       return;
     }
     // Assume: count the pod on the node now; the watch confirms it later.
-    const assumed = buildPodFacts({ ...pod, spec: { ...pod.spec, nodeName: decision.node } });
+    const assumed: PodFacts = { ...facts, nodeName: decision.node, pod: { ...pod, spec: { ...pod.spec, nodeName: decision.node } } };
     this.#assumed.set(key, decision.node);
     this.#addAssigned(assumed);
     this.#queue.done(key);

@@ -48,37 +48,62 @@ function preferredTerms(pod: PodFacts): { weight: number; preference: NodeSelect
   return na?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
 }
 
-/** Normalise raw counts to 0..100: `reverse` makes the smallest count best. */
-function normalize(raw: readonly number[], reverse: boolean): number[] {
-  let max = 0;
-  for (const v of raw) if (v > max) max = v;
-  if (max === 0) return raw.map(() => (reverse ? MAX_NODE_SCORE : 0));
-  return raw.map((v) => {
-    const s = Math.floor((v * MAX_NODE_SCORE) / max);
-    return reverse ? MAX_NODE_SCORE - s : s;
-  });
+/** A raw count normalised to 0..100 against the largest: `reverse` makes the smallest count best. */
+function normalized(v: number, max: number, reverse: boolean): number {
+  if (max === 0) return reverse ? MAX_NODE_SCORE : 0;
+  const s = Math.floor((v * MAX_NODE_SCORE) / max);
+  return reverse ? MAX_NODE_SCORE - s : s;
 }
 
-/** Total score per node, in the order given. */
+function untoleratedPreferNoSchedule(pod: PodFacts, n: NodeInfo): number {
+  let count = 0;
+  for (const t of n.taints) if (t.effect === 'PreferNoSchedule' && !isTolerated(pod.tolerations, t)) count++;
+  return count;
+}
+
+function preferredAffinity(preferred: readonly { weight: number; preference: NodeSelectorTerm }[], n: NodeInfo): number {
+  let sum = 0;
+  for (const t of preferred) if (matchNodeSelectorTerm(t.preference, n.node)) sum += t.weight;
+  return sum;
+}
+
+/**
+ * Total score per node, in the order given. Hot path (every pod against hundreds of nodes): two
+ * passes over the nodes (raw counts and their maxima, then the sum), no per-node allocation.
+ */
 export function scoreNodes(pod: PodFacts, nodes: readonly NodeInfo[], weights: ScoreWeights = DEFAULT_WEIGHTS): number[] {
+  const n = nodes.length;
   const preferred = preferredTerms(pod);
-  const affinityRaw = preferred.length === 0 ? undefined : nodes.map((n) => preferred.reduce((sum, t) => sum + (matchNodeSelectorTerm(t.preference, n.node) ? t.weight : 0), 0));
-  const taintRaw = nodes.map((n) => {
-    if (n.taints.length === 0) return 0;
-    let count = 0;
-    for (const t of n.taints) if (t.effect === 'PreferNoSchedule' && !isTolerated(pod.tolerations, t)) count++;
-    return count;
-  });
-  const spreadRaw = pod.ownerUid === undefined ? undefined : nodes.map((n) => n.ownerCounts.get(pod.ownerUid!) ?? 0);
-  const affinity = affinityRaw === undefined ? undefined : normalize(affinityRaw, false);
-  const taints = normalize(taintRaw, true);
-  const spread = spreadRaw === undefined ? undefined : normalize(spreadRaw, true);
-  return nodes.map((n, i) =>
-    weights.leastAllocated * leastAllocatedScore(pod, n)
-    + weights.balancedAllocation * balancedAllocationScore(pod, n)
-    + weights.taintToleration * taints[i]
-    + (spread === undefined ? 0 : weights.spread * spread[i])
-    + (affinity === undefined ? 0 : weights.nodeAffinity * affinity[i]));
+  const owner = pod.ownerUid;
+  // Raw counts per node, three to a node: untolerated PreferNoSchedule taints, pods of the same
+  // owner, preferred affinity weight.
+  const raw = new Array<number>(3 * n);
+  let taintMax = 0;
+  let spreadMax = 0;
+  let affinityMax = 0;
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    const taints = node.taints.length === 0 ? 0 : untoleratedPreferNoSchedule(pod, node);
+    const spread = owner === undefined ? 0 : node.ownerCounts.get(owner) ?? 0;
+    const affinity = preferred.length === 0 ? 0 : preferredAffinity(preferred, node);
+    raw[3 * i] = taints;
+    raw[3 * i + 1] = spread;
+    raw[3 * i + 2] = affinity;
+    if (taints > taintMax) taintMax = taints;
+    if (spread > spreadMax) spreadMax = spread;
+    if (affinity > affinityMax) affinityMax = affinity;
+  }
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    let total = weights.leastAllocated * leastAllocatedScore(pod, node)
+      + weights.balancedAllocation * balancedAllocationScore(pod, node)
+      + weights.taintToleration * normalized(raw[3 * i], taintMax, true);
+    if (owner !== undefined) total += weights.spread * normalized(raw[3 * i + 1], spreadMax, true);
+    if (preferred.length > 0) total += weights.nodeAffinity * normalized(raw[3 * i + 2], affinityMax, false);
+    out[i] = total;
+  }
+  return out;
 }
 
 /** Index of a highest score, chosen uniformly among equals; -1 for none. */

@@ -1,10 +1,12 @@
 // The embedded store: one SQLite file (better-sqlite3, WAL, exclusive lock) holding a revision log.
 // Every write appends one row to `log` (a delete appends a tombstone carrying the last value);
 // `current` points each live key at its latest row; `meta` holds the revision counter and the
-// compaction point. A write commits, then its WAL is fsynced on the thread pool (group commit, the
-// event loop never waits on the disk), then it resolves and its event is published: an acknowledged
-// write survives kill -9 and power loss, and watchers only ever see durable writes. Reads may see a
-// committed write up to one fsync before it is durable. One process owns the file (the exclusive lock
+// compaction point. Group commit: writes made while the previous batch is being fsynced (or in the
+// same turn of the event loop) share one transaction, each in a savepoint of its own; the batch
+// commits, its WAL is fsynced on the thread pool (the event loop never waits on the disk), then its
+// writes resolve and their events are published, in revision order. An acknowledged write survives
+// kill -9 and power loss, and watchers only ever see durable writes. Reads see a write as soon as it
+// is made, up to one batch before it is durable. One process owns the file (the exclusive lock
 // refuses a second); watches are served in-process by WatchHub. The only importer of better-sqlite3.
 
 import { existsSync, mkdirSync } from 'node:fs';
@@ -64,6 +66,18 @@ interface TextRow {
   revision: number;
 }
 
+/** Writes sharing one transaction and one fsync. */
+interface Batch {
+  /** The revision before its first write. */
+  readonly fromRevision: number;
+  /** One per write, in revision order. */
+  readonly events: WatchEvent[];
+  /** Resolves once the batch is durable and its events published; rejects if that failed. */
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: StoreError) => void;
+}
+
 interface LogRow {
   revision: number;
   key: string;
@@ -96,6 +110,16 @@ export class SqliteStore implements Store {
   #compaction: Promise<void> = Promise.resolve();
   readonly #compactor: Compactor;
   readonly #sql: ReturnType<typeof prepareStatements>;
+  /** Runs a write in a savepoint of the open batch transaction. */
+  readonly #inSavepoint: (fn: () => unknown) => unknown;
+  /** Writes made but not yet committed: an open transaction. */
+  #batch: Batch | undefined;
+  /** The commit of the open batch is scheduled (next turn, or when the running sync ends). */
+  #commitScheduled = false;
+  /** A committed batch waiting for its fsync; the next batch commits when it ends. */
+  #syncing: Promise<void> | undefined;
+  /** The last batch committed (for close). */
+  #lastDone: Promise<void> = Promise.resolve();
 
   constructor(opts: SqliteStoreOptions) {
     this.#path = opts.path;
@@ -128,6 +152,7 @@ export class SqliteStore implements Store {
     }
     this.#db = db;
     this.#sql = prepareStatements(db);
+    this.#inSavepoint = db.transaction((fn: () => unknown) => fn());
     const walPath = `${opts.path}-wal`;
     if (!inMemory && (opts.synchronous ?? 'FULL') === 'FULL') {
       if (existsSync(walPath)) {
@@ -203,7 +228,7 @@ export class SqliteStore implements Store {
   async create(key: string, value: Uint8Array): Promise<KeyValue> {
     assertKey(key);
     assertValue(key, value);
-    const { kv, event } = this.#run('create', key, () =>
+    const { kv, batch } = this.#run('create', key, () =>
       this.#write(() => {
         if (this.#sql.getCurrent.get(key) !== undefined) throw new StoreError('exists', `create ${key}: exists`);
         const revision = this.#revision + 1;
@@ -213,14 +238,14 @@ export class SqliteStore implements Store {
         return { revision, kv, event: { type: 'put', kv } satisfies WatchEvent };
       }),
     );
-    await this.#acknowledge(`${event.type} ${key}`, event);
+    await this.#acknowledge(`create ${key}`, batch);
     return kv;
   }
 
   async update(key: string, value: Uint8Array, expectedModRevision?: number): Promise<KeyValue> {
     assertKey(key);
     assertValue(key, value);
-    const { kv, event } = this.#run('update', key, () =>
+    const { kv, batch } = this.#run('update', key, () =>
       this.#write(() => {
         const prevKv = this.#currentOrFail('update', key, expectedModRevision);
         const revision = this.#revision + 1;
@@ -230,13 +255,13 @@ export class SqliteStore implements Store {
         return { revision, kv, event: { type: 'put', kv, prevKv } satisfies WatchEvent };
       }),
     );
-    await this.#acknowledge(`${event.type} ${key}`, event);
+    await this.#acknowledge(`update ${key}`, batch);
     return kv;
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     assertKey(key);
-    const { kv, event } = this.#run('delete', key, () =>
+    const { kv, batch } = this.#run('delete', key, () =>
       this.#write(() => {
         const prevKv = this.#currentOrFail('delete', key, expectedModRevision);
         const revision = this.#revision + 1;
@@ -247,7 +272,7 @@ export class SqliteStore implements Store {
         return { revision, kv, event: { type: 'delete', kv, prevKv } satisfies WatchEvent };
       }),
     );
-    await this.#acknowledge(`${event.type} ${key}`, event);
+    await this.#acknowledge(`delete ${key}`, batch);
     return kv;
   }
 
@@ -278,6 +303,9 @@ export class SqliteStore implements Store {
     this.#compactor.stop();
     this.#hub.failAll(new StoreError('closed', `watch: store ${this.#path} closed`));
     await this.#compaction;
+    // Writes already made are committed and synced (their callers are waiting for them).
+    if (this.#batch !== undefined && this.#syncing === undefined) this.#commit();
+    while (this.#batch !== undefined || this.#syncing !== undefined) await this.#lastDone.catch(() => {});
     await this.#walSync?.close();
     this.#db.close();
     this.#log.debug({ path: this.#path, revision: this.#revision }, 'store closed');
@@ -322,41 +350,120 @@ export class SqliteStore implements Store {
     return toKeyValue(row);
   }
 
-  /** One write transaction bumping the revision. */
-  #write<T extends { revision: number; event: WatchEvent }>(fn: () => T): T {
+  /**
+   * One write bumping the revision, made at once in the open batch (opened here if none is), in a
+   * savepoint: a write that throws leaves the batch as it was. Returns the batch to wait on.
+   */
+  #write<T extends { revision: number; event: WatchEvent }>(fn: () => T): T & { batch: Batch } {
     if (this.#broken !== undefined) throw this.#broken;
-    this.#db.exec('BEGIN IMMEDIATE');
+    const batch = this.#openBatch();
     let result: T;
     try {
-      result = fn();
-      this.#sql.setMeta.run(result.revision, 'revision');
-      this.#db.exec('COMMIT');
+      result = this.#inSavepoint(fn) as T;
     } catch (err) {
-      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      // SQLite rolls back the whole transaction on some failures (I/O, full disk): the writes made
+      // before in this batch are gone too, so they fail, and so does the store (as on a failed fsync).
+      if (!this.#db.inTransaction) this.#failBatch(batch, err);
       throw err;
     }
     this.#revision = result.revision;
-    return result;
+    batch.events.push(result.event);
+    return { ...result, batch };
+  }
+
+  #openBatch(): Batch {
+    if (this.#batch !== undefined) return this.#batch;
+    this.#sql.begin.run();
+    let resolve!: () => void;
+    let reject!: (err: StoreError) => void;
+    const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+    done.catch(() => {}); // the writers waiting on it handle the failure
+    const batch: Batch = { fromRevision: this.#revision, events: [], done, resolve, reject };
+    this.#batch = batch;
+    this.#lastDone = done;
+    // Commit on the next turn, so that the writes of this one share the batch; or, when a sync is
+    // running, once it ends: the writes made meanwhile then share the next one.
+    if (this.#syncing === undefined && !this.#commitScheduled) {
+      this.#commitScheduled = true;
+      setImmediate(() => {
+        this.#commitScheduled = false;
+        if (this.#syncing === undefined) this.#commit();
+      });
+    }
+    return batch;
   }
 
   /**
-   * After the commit: wait until the WAL is on disk, then publish. Writes resume in commit order
-   * (they wait on the same or a later sync), so events are published in revision order.
+   * Commit the open batch and start its fsync; when that ends, publish its events, resolve its
+   * writers and commit the batch opened meanwhile. Never throws: failures go to the batch's writers.
    */
-  async #acknowledge(what: string, event: WatchEvent): Promise<void> {
-    if (this.#walSync !== undefined) {
-      try {
-        await this.#walSync.sync();
-      } catch (err) {
-        this.#broken ??= new StoreError('unavailable', `sync store ${this.#path}: ${errorMessage(err)}; no more writes are taken, restart the server`, { cause: err });
-        this.#log.error({ path: this.#path, revision: event.kv.modRevision, err: errorMessage(err) }, 'store fsync failed');
-        this.#hub.failAll(this.#broken);
-        throw new StoreError('unavailable', `${what}: ${this.#broken.message}`, { cause: err });
-      }
+  #commit(): void {
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#batch = undefined;
+    const started = performance.now();
+    try {
+      if (this.#broken !== undefined) throw this.#broken;
+      if (batch.events.length > 0) this.#sql.setMeta.run(this.#revision, 'revision');
+      this.#sql.commit.run();
+    } catch (err) {
+      this.#failBatch(batch, err);
+      return;
     }
-    if (this.#broken !== undefined) throw new StoreError('unavailable', `${what}: ${this.#broken.message}`);
-    this.#published = event.kv.modRevision;
-    this.#hub.publish(event);
+    this.#log.debug({ writes: batch.events.length, revision: this.#revision, ms: performance.now() - started }, 'store batch committed');
+    if (this.#walSync === undefined) {
+      this.#publish(batch);
+      return;
+    }
+    const syncing = this.#walSync.sync().then(
+      () => this.#publish(batch),
+      (err: unknown) => this.#failBatch(batch, err, 'sync'),
+    ).finally(() => {
+      if (this.#syncing === syncing) this.#syncing = undefined;
+      this.#commit();
+    });
+    this.#syncing = syncing;
+  }
+
+  #publish(batch: Batch): void {
+    for (const event of batch.events) {
+      this.#published = event.kv.modRevision;
+      this.#hub.publish(event);
+    }
+    batch.resolve();
+  }
+
+  /**
+   * A batch whose durability is unknown: its writers fail, and so does every later write (restart the
+   * server); watches end. Rolls back what is still open.
+   */
+  #failBatch(batch: Batch, err: unknown, op: 'commit' | 'sync' = 'commit'): void {
+    if (this.#batch === batch) this.#batch = undefined;
+    if (op === 'commit') {
+      if (this.#db.inTransaction) {
+        try {
+          this.#sql.rollback.run();
+        } catch (rollbackErr) {
+          this.#log.error({ path: this.#path, err: errorMessage(rollbackErr) }, 'store rollback failed');
+        }
+      }
+      this.#revision = batch.fromRevision; // its writes are gone
+    }
+    if (this.#broken === undefined) {
+      this.#broken = new StoreError('unavailable', `${op} store ${this.#path}: ${errorMessage(err)}; no more writes are taken, restart the server`, { cause: err });
+      this.#log.error({ path: this.#path, revision: this.#revision, writes: batch.events.length, err: errorMessage(err) }, `store ${op} failed`);
+      this.#hub.failAll(this.#broken);
+    }
+    batch.reject(this.#broken);
+  }
+
+  /** Wait until the write's batch is durable and published. */
+  async #acknowledge(what: string, batch: Batch): Promise<void> {
+    try {
+      await batch.done;
+    } catch (err) {
+      throw new StoreError('unavailable', `${what}: ${errorMessage(err)}`, { cause: err });
+    }
   }
 
   /** Runs one boundary call: closed check, debug log with duration, SQLite failures as `unavailable`. */
@@ -425,6 +532,9 @@ function prepareStatements(db: Database.Database) {
     upsertCurrent: db.prepare(`INSERT INTO current (key, revision) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET revision = excluded.revision`),
     deleteCurrent: db.prepare(`DELETE FROM current WHERE key = ?`),
     setMeta: db.prepare(`UPDATE meta SET value = ? WHERE name = ?`),
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
     minRevision: db.prepare(`SELECT MIN(revision) AS r FROM log`),
     // Keep, per key, the latest row at or below @rev unless it is a tombstone; newer rows are untouched.
     compactChunk: db.prepare(`

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { waitFor } from '../../../../common/wait.ts';
 import { openSqliteStore } from '../../../../controlplane/store/sqlite.ts';
 import { isStoreError, type WatchEvent } from '../../../../controlplane/store/types.ts';
@@ -137,4 +138,59 @@ t.test('keys outside printable ascii are refused before anything is written', as
   }
   t.equal(await store.currentRevision(), 0);
   t.notOk(isStoreError(new TypeError('x'), 'unavailable'));
+});
+
+t.test('group commit: concurrent writes share a commit, a refused one leaves its batch-mates intact', async (t) => {
+  const path = join(dir, 'group.db');
+  const lines: { msg?: string; writes?: number }[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => { lines.push(JSON.parse(line) as { msg?: string; writes?: number }); } });
+  const store = openSqliteStore({ path, log });
+  t.teardown(() => store.close());
+  await store.create('/g/taken', enc('first'));
+  const base = await store.currentRevision();
+  const outcomes = await Promise.allSettled([
+    ...Array.from({ length: 40 }, (_, i) => store.create(`/g/${i}`, enc(String(i)))),
+    store.create('/g/taken', enc('again')),
+    store.update('/g/taken', enc('stale'), base - 1),
+    ...Array.from({ length: 40 }, (_, i) => store.create(`/g/${40 + i}`, enc(String(40 + i)))),
+  ]);
+  const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as unknown);
+  t.equal(refused.length, 2, 'only the two bad writes fail');
+  t.ok(isStoreError(refused[0], 'exists') && isStoreError(refused[1], 'conflict'), 'with their own errors');
+  const revisions = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.modRevision] : [])).sort((a, b) => a - b);
+  t.same(revisions, Array.from({ length: 80 }, (_, i) => base + 1 + i), 'the others get consecutive revisions');
+  const commits = lines.filter((l) => l.msg === 'store batch committed');
+  t.ok(commits.length < 80 && commits.some((c) => (c.writes ?? 0) > 1), `80 writes in ${commits.length} commits`);
+  await store.close();
+  const again = openSqliteStore({ path });
+  t.teardown(() => again.close());
+  t.equal((await again.list('/g/')).items.length, 81, 'every acknowledged write is in the file');
+  t.equal(await again.currentRevision(), base + 80, 'and the revision with them');
+});
+
+t.test('a write resolves only after its event is published to watchers', async (t) => {
+  const store = openSqliteStore({ path: join(dir, 'ack-order.db') });
+  t.teardown(() => store.close());
+  const seen: number[] = [];
+  const w = store.watch('/o/', { afterRevision: 0, onEvent: (e) => seen.push(e.kv.modRevision), onError: () => {} });
+  t.teardown(() => w.stop());
+  await new Promise((resolve) => setImmediate(resolve));
+  const writes = Array.from({ length: 20 }, (_, i) => store.create(`/o/${i}`, enc('x')).then((kv) => {
+    t.ok(seen.includes(kv.modRevision), `revision ${kv.modRevision} published before its write resolved`);
+    return kv;
+  }));
+  await Promise.all(writes);
+  t.same(seen, Array.from({ length: 20 }, (_, i) => i + 1), 'in revision order');
+});
+
+t.test('close waits for writes already made', async (t) => {
+  const path = join(dir, 'close-pending.db');
+  const store = openSqliteStore({ path });
+  const writes = Array.from({ length: 10 }, (_, i) => store.create(`/c/${i}`, enc('x')));
+  await store.close();
+  const results = await Promise.allSettled(writes);
+  t.ok(results.every((r) => r.status === 'fulfilled'), 'all resolved');
+  const again = openSqliteStore({ path });
+  t.teardown(() => again.close());
+  t.equal((await again.list('/c/')).items.length, 10);
 });
