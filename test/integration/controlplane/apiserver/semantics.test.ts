@@ -168,6 +168,36 @@ async function semantics(t: Test, srv: ServerProcess): Promise<void> {
     t.ok((await srv.request(`${NS}/pods/g3`)).body.metadata.deletionTimestamp, 'evicted pod is terminating');
   });
 
+  t.test('pods/binding: uid precondition, refusals as 409, one write that sets nodeName and PodScheduled', async (t) => {
+    const created = (await srv.request(`${NS}/pods`, { method: 'POST', body: pod('b1') })).body;
+    const binding = (uid: string | undefined, node: string): unknown => ({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'b1', ...(uid === undefined ? {} : { uid }) }, target: { kind: 'Node', name: node } });
+    const wrongUid = await srv.request(`${NS}/pods/b1/binding`, { method: 'POST', body: binding('00000000-0000-0000-0000-000000000000', 'node-1') });
+    t.equal(wrongUid.status, 409, 'a binding for another pod of the same name is refused');
+    t.match(wrongUid.body.message, /Precondition failed: UID in precondition/);
+    t.equal((await srv.request(`${NS}/pods/b1`)).body.metadata.resourceVersion, created.metadata.resourceVersion, 'nothing written');
+    t.equal((await srv.request(`${NS}/pods/b1/binding`, { method: 'POST', body: { target: { kind: 'Node' } } })).status, 400, 'target.name is required');
+    const ok = await srv.request(`${NS}/pods/b1/binding`, { method: 'POST', body: binding(created.metadata.uid, 'node-7') });
+    t.equal(ok.status, 201);
+    t.match(ok.body, { kind: 'Status', status: 'Success', code: 201 });
+    const bound = (await srv.request(`${NS}/pods/b1`)).body;
+    t.equal(bound.spec.nodeName, 'node-7');
+    t.equal(Number(bound.metadata.resourceVersion), Number(created.metadata.resourceVersion) + 1, 'one write');
+    t.equal(bound.metadata.generation, created.metadata.generation + 1, 'generation follows the spec change');
+    t.equal(bound.status.conditions.filter((c: { type: string }) => c.type === 'PodScheduled').length, 1);
+    t.match(bound.status.conditions, [{ type: 'PodScheduled', status: 'True', lastTransitionTime: /Z$/ }]);
+    t.same({ ...bound.spec, nodeName: undefined }, { ...created.spec, nodeName: undefined }, 'nothing else in the spec changed');
+    const again = await srv.request(`${NS}/pods/b1/binding`, { method: 'POST', body: binding(created.metadata.uid, 'node-8') });
+    t.equal(again.status, 409);
+    t.match(again.body.message, /already assigned to node "node-7"/);
+    t.equal((await srv.request(`${NS}/pods/nope/binding`, { method: 'POST', body: binding(undefined, 'node-1') })).status, 404);
+    await srv.request(`${NS}/pods`, { method: 'POST', body: { ...pod('b2'), metadata: { name: 'b2', finalizers: ['example.com/hold'] } } });
+    await srv.request(`${NS}/pods/b2`, { method: 'DELETE' });
+    const deleting = await srv.request(`${NS}/pods/b2/binding`, { method: 'POST', body: binding(undefined, 'node-1') });
+    t.equal(deleting.status, 409);
+    t.match(deleting.body.message, /is being deleted/);
+    await srv.request(`${NS}/pods/b2`, { method: 'PATCH', body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' });
+  });
+
   t.test('finalizers and propagation', async (t) => {
     await srv.request(`${NS}/configmaps`, { method: 'POST', body: { metadata: { name: 'f1', finalizers: ['example.com/hold'] } } });
     const del = await srv.request(`${NS}/configmaps/f1`, { method: 'DELETE' });
