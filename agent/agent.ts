@@ -104,7 +104,15 @@ export class Agent {
     const cfg = this.config;
     const log = this.#log;
     await this.#checkRuntime();
-    const cri = this.#cri ?? createCriClient({ endpoint: cfg.containerRuntimeEndpoint, timeoutMs: cfg.runtimeRequestTimeoutMs, log: log.child({ component: 'cri' }) });
+    const metrics = this.metrics;
+    const cri = this.#cri ?? createCriClient({
+      endpoint: cfg.containerRuntimeEndpoint, timeoutMs: cfg.runtimeRequestTimeoutMs, log: log.child({ component: 'cri' }),
+      onCall: (method, durationMs, failed) => {
+        metrics.runtimeOperations.inc({ operation_type: method });
+        if (failed) metrics.runtimeOperationErrors.inc({ operation_type: method });
+        metrics.runtimeOperationDuration.observe({ operation_type: method }, durationMs / 1000);
+      },
+    });
     this.#cri = cri;
     for (const dir of [cfg.rootDir, `${cfg.rootDir}/pods`, cfg.podLogsDir]) {
       try {

@@ -17,6 +17,10 @@ export interface AgentMetrics {
   readonly containerRestarts: Counter;
   readonly syncErrors: Counter<'step'>;
   readonly manifestErrors: Gauge;
+  /** CRI calls by RPC name (the kubelet's runtime_operations_total / _errors_total / _duration_seconds). */
+  readonly runtimeOperations: Counter<'operation_type'>;
+  readonly runtimeOperationErrors: Counter<'operation_type'>;
+  readonly runtimeOperationDuration: Histogram<'operation_type'>;
 }
 
 export function createAgentMetrics(opts: { processMetrics?: boolean } = {}): AgentMetrics {
@@ -31,6 +35,9 @@ export function createAgentMetrics(opts: { processMetrics?: boolean } = {}): Age
     runningContainers: new Gauge({ name: 'moor_agent_running_containers', help: 'Containers in the running state.', registers: [registry] }),
     containerRestarts: new Counter({ name: 'moor_agent_container_restarts_total', help: 'Containers started again after an earlier instance.', registers: [registry] }),
     syncErrors: new Counter({ name: 'moor_agent_sync_step_errors_total', help: 'Failed steps of pod syncs, by step.', labelNames: ['step'], registers: [registry] }),
+    runtimeOperations: new Counter({ name: 'moor_agent_runtime_operations_total', help: 'CRI calls, by RPC.', labelNames: ['operation_type'], registers: [registry] }),
+    runtimeOperationErrors: new Counter({ name: 'moor_agent_runtime_operations_errors_total', help: 'Failed CRI calls, by RPC.', labelNames: ['operation_type'], registers: [registry] }),
+    runtimeOperationDuration: new Histogram({ name: 'moor_agent_runtime_operations_duration_seconds', help: 'Duration of CRI calls in seconds, by RPC.', labelNames: ['operation_type'], buckets: SYNC_BUCKETS, registers: [registry] }),
     manifestErrors: new Gauge({ name: 'moor_agent_manifest_errors', help: 'Manifest documents that failed validation.', registers: [registry] }),
   };
 }

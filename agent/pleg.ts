@@ -23,6 +23,8 @@ export interface RuntimeSnapshot {
   /** podUid -> id -> state, for sandboxes and containers. */
   readonly sandboxes: ReadonlyMap<string, ReadonlyMap<string, PodSandboxState>>;
   readonly containers: ReadonlyMap<string, ReadonlyMap<string, ContainerState>>;
+  /** When the list calls were sent (epoch ms): the snapshot shows nothing older than this. */
+  readonly listedAtMs?: number;
 }
 
 export const EMPTY_SNAPSHOT: RuntimeSnapshot = { sandboxes: new Map(), containers: new Map() };
@@ -131,9 +133,10 @@ export class Pleg {
     if (this.#running) return;
     this.#running = true;
     const started = performance.now();
+    const listedAtMs = Date.now();
     try {
       const [sandboxes, containers] = await Promise.all([this.#o.cri.listPodSandbox(), this.#o.cri.listContainers()]);
-      const next: RuntimeSnapshot = { sandboxes: group(sandboxes, (s) => s.state), containers: group(containers, (c) => c.state) };
+      const next: RuntimeSnapshot = { sandboxes: group(sandboxes, (s) => s.state), containers: group(containers, (c) => c.state), listedAtMs };
       const events = diffSnapshots(this.#snapshot, next);
       this.#snapshot = next;
       this.#lastSuccessMs = Date.now();

@@ -61,6 +61,8 @@ export interface CriClientOptions {
   readonly log?: Logger;
   /** Where api.proto is; found automatically by default. */
   readonly protoPath?: string;
+  /** Told about every finished call (for metrics): the RPC name, its duration, and whether it failed. */
+  readonly onCall?: (method: string, durationMs: number, failed: boolean) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -204,7 +206,9 @@ export function createCriClient(opts: CriClientOptions): CriClient {
         if (closed) throw new CriError({ method: spec.method, target: spec.target, grpcCode: GrpcCode.CANCELLED, details: 'client is closed' });
         checkSocket(spec.method, spec.target);
         const response = await attempt(spec, deadline);
-        log.debug({ method: spec.method, target: spec.target, durationMs: round(performance.now() - started), retries }, 'cri call');
+        const durationMs = performance.now() - started;
+        opts.onCall?.(spec.method, durationMs, false);
+        log.debug({ method: spec.method, target: spec.target, durationMs: round(durationMs), retries }, 'cri call');
         return response;
       } catch (err) {
         const criError = classify(err, spec, callTimeoutMs);
@@ -213,6 +217,7 @@ export function createCriClient(opts: CriClientOptions): CriClient {
           await sleep(NOT_INITIALIZED_RETRY_MS);
           continue;
         }
+        opts.onCall?.(spec.method, performance.now() - started, true);
         log.debug(
           { method: spec.method, target: spec.target, durationMs: round(performance.now() - started), retries, kind: criError.kind, grpcCode: criError.grpcCode },
           'cri call failed',

@@ -39,6 +39,8 @@ interface PodState {
   /** The last desired spec; kept after the pod leaves its source, to stop it with its own PreStop hooks. */
   pod?: Pod;
   seen: ObservedPod;
+  /** When `seen` was last read from the runtime (epoch ms, after the reads finished); 0 = never. */
+  seenAtMs: number;
   status?: PodStatus;
   statusVersion: number;
   writtenVersion: number;
@@ -278,7 +280,10 @@ export class PodWorkers {
     // A pod this agent never synced and the last relist (taken after the agent started) did not
     // see has nothing in the runtime yet: skip the inspection on the start path.
     const known = !fresh || this.#lastSnapshot === undefined || this.#lastSnapshot.sandboxes.has(uid) || this.#lastSnapshot.containers.has(uid);
-    const seen = known ? await this.#o.inspector.inspect(uid) : emptyObservedPod(uid);
+    let seen: ObservedPod;
+    if (!known) seen = emptyObservedPod(uid);
+    else if (!fresh && this.#unchangedSince(uid, state)) seen = state.seen;
+    else seen = await this.#inspect(uid, state);
     state.seen = seen;
     // First sync in this agent's life: let the probe workers see the (possibly adopted) containers
     // now, so that readiness carried over from the checkpoint is published before the first status.
@@ -306,7 +311,12 @@ export class PodWorkers {
       this.#o.inspector.forget(actions.removeContainers);
       // A sync that only created things (the start path) reads back just those; anything else relists.
       const onlyCreated = !actions.killPod && actions.kill.length === 0 && actions.removeContainers.length === 0 && actions.removeSandboxes.length === 0 && !hasErrors(steps);
-      state.seen = onlyCreated ? await this.#o.inspector.refresh(seen, created) : await this.#o.inspector.inspect(uid);
+      if (onlyCreated) {
+        state.seen = await this.#o.inspector.refresh(seen, created);
+        state.seenAtMs = Date.now();
+      } else {
+        await this.#inspect(uid, state);
+      }
     } else if (actions.backoff.length > 0) {
       // Still waiting: keep the CrashLoopBackOff reason fresh.
       await applyPodActions(ctx, { pod, seen, actions, reasons: state.reasons });
@@ -315,6 +325,27 @@ export class PodWorkers {
     this.#updateStatus(uid, state);
     this.#scheduleWake(uid, state, pod, actions);
     this.#o.metrics.podSyncDuration.observe({ operation: 'sync' }, (performance.now() - started) / 1000);
+  }
+
+  async #inspect(uid: string, state: PodState): Promise<ObservedPod> {
+    state.seen = await this.#o.inspector.inspect(uid);
+    state.seenAtMs = Date.now();
+    return state.seen;
+  }
+
+  /**
+   * Whether a relist listed after the pod's last inspection shows exactly the sandboxes and
+   * containers (ids and states) that inspection saw. Ids are never reused and states only move
+   * forward, so nothing changed in between: a periodic resync can plan from what it already knows
+   * instead of asking the runtime again (the kubelet's syncs read its PLEG cache the same way).
+   */
+  #unchangedSince(uid: string, state: PodState): boolean {
+    const snap = this.#lastSnapshot;
+    if (snap?.listedAtMs === undefined || state.seenAtMs === 0 || snap.listedAtMs <= state.seenAtMs) return false;
+    const sandboxes = snap.sandboxes.get(uid);
+    const containers = snap.containers.get(uid);
+    if ((sandboxes?.size ?? 0) !== state.seen.sandboxes.length || (containers?.size ?? 0) !== state.seen.containers.length) return false;
+    return state.seen.sandboxes.every((s) => sandboxes?.get(s.id) === s.state) && state.seen.containers.every((c) => containers?.get(c.id) === c.state);
   }
 
   async #terminate(uid: string): Promise<void> {
@@ -378,6 +409,7 @@ export class PodWorkers {
     }
     const state: PodState = {
       seen: emptyObservedPod(uid),
+      seenAtMs: 0,
       statusVersion: 0,
       writtenVersion: 0,
       checkpointChain: Promise.resolve(),

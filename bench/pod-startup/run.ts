@@ -112,6 +112,8 @@ async function removeAll(cri: CriClient): Promise<void> {
 interface AgentHandle {
   readonly pid: number;
   readonly log: LogTail;
+  /** host:port of its HTTP API. */
+  readonly api: string;
   stop(): Promise<void>;
 }
 
@@ -191,14 +193,16 @@ async function startAgent(rig: ContainerdRig, dirs: { manifests: string; root: s
   const child = spawn(process.execPath, [...argv, 'agent', ...Object.entries(flags).map(([k, v]) => `--${k}=${v}`)], { stdio: ['ignore', 'ignore', out] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const log = new LogTail(dirs.log);
-  await waitFor(async () => {
+  const api = await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`agent exited: ${(await readFile(dirs.log, 'utf8')).slice(-1500)}`);
     await log.poll();
-    return log.lines.some((l) => l.includes('"agent started"'));
+    const line = log.lines.find((l) => l.includes('"agent started"'));
+    return line === undefined ? undefined : (JSON.parse(line) as { api: string }).api;
   }, { timeoutMs: 60_000, what: 'agent started' });
   return {
     pid: child.pid!,
     log,
+    api,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -313,6 +317,14 @@ async function procStats(pid: number): Promise<{ rssMiB: number; cpuTicks: numbe
   return { rssMiB: round(rssKb / 1024), cpuTicks: Number(stat[11]) + Number(stat[12]) };
 }
 
+/** The agent's CRI call counters by RPC, from its /metrics. */
+async function runtimeOperations(api: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://${api}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^moor_agent_runtime_operations_total\{operation_type="(\w+)"\} (\d+)/gm)) out.set(m[1], Number(m[2]));
+  return out;
+}
+
 // --- main --------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -377,13 +389,16 @@ async function main(): Promise<void> {
       for (const n of steadyNames) await writeManifest(dirs.manifests, n);
       await agent.log.waitRunning(steadyNames.map(staticPod), since, 600_000);
       await new Promise((r) => setTimeout(r, 10_000)); // let start-up work settle
+      const opsBefore = await runtimeOperations(agent.api);
       const a = await procStats(agent.pid);
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, STEADY_SECONDS * 1000));
       const b = await procStats(agent.pid);
       const seconds = (performance.now() - t0) / 1000;
+      const opsAfter = await runtimeOperations(agent.api);
       const ticksPerSecond = 100;
-      results.steady = { pods: STEADY, seconds: round(seconds), rssMiB: b.rssMiB, cpuPercentOfOneCore: round(((b.cpuTicks - a.cpuTicks) / ticksPerSecond / seconds) * 100) };
+      const criCallsPerSecond = Object.fromEntries([...opsAfter].map(([m, n]) => [m, round((n - (opsBefore.get(m) ?? 0)) / seconds)]).filter(([, r]) => (r as number) > 0));
+      results.steady = { pods: STEADY, seconds: round(seconds), rssMiB: b.rssMiB, cpuPercentOfOneCore: round(((b.cpuTicks - a.cpuTicks) / ticksPerSecond / seconds) * 100), criCallsPerSecond };
       await clearManifests(dirs.manifests, cri);
     }
     await agent.stop();

@@ -102,3 +102,25 @@ t.test('max-pods: pods beyond it are rejected with OutOfpods; runtime pods nobod
   await waitFor(async () => !(await cri.listPodSandbox()).some((s) => s.id === orphan), { timeoutMs: 5000, what: 'orphan terminated' });
   await waitFor(() => workers.listPods().find((p) => p.metadata.uid === 'ua')?.status?.phase === 'Running', { timeoutMs: 5000, what: 'a running' });
 });
+
+t.test('a resync of a pod the relist shows unchanged reads nothing from the runtime; a change makes it look again', async (t) => {
+  const { cri, workers } = await setup(t);
+  workers.setPods([makePod({ containers: [{ name: 'app', image: IMAGE }] }, { name: 'a', uid: 'ua' })]);
+  workers.markSourcesReady();
+  const status = () => workers.listPods()[0]?.status;
+  await waitFor(() => status()?.phase === 'Running', { timeoutMs: 5000, what: 'running' });
+  // Let a relist listed after the start's read-back come by (relist period 20 ms).
+  await new Promise((r) => setTimeout(r, 100));
+  const reads = () => cri.calls.filter((c) => c.method === 'containerStatus' || c.method === 'podSandboxStatus').length;
+  const before = reads();
+  for (let i = 0; i < 5; i++) workers.resyncAll();
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(reads(), before, 'five resyncs of an unchanged pod: no status calls');
+  t.equal(status()?.phase, 'Running', 'status unchanged');
+
+  // The container dies: the relist differs from what the pod's worker saw, so it inspects and restarts it.
+  const first = (await cri.listContainers())[0];
+  cri.exitContainer(first.id, { exitCode: 1 });
+  await waitFor(() => status()?.containerStatuses[0].restartCount === 1 && status()?.containerStatuses[0].state.running !== undefined, { timeoutMs: 5000, what: 'restarted after the exit' });
+  t.ok(reads() > before, 'the change was read from the runtime');
+});
