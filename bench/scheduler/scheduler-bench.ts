@@ -9,10 +9,11 @@
 //   in-server  — `moor server` with its built-in scheduler (its own thread, the default): from the
 //                5% mark to the last binding seen on a watch (bindings made before the watch
 //                connected arrive in one burst); `in-server-main` runs it on the API server's thread.
-// Besides pods/s each run reports CPU per pod (less sensitive to a busy machine than wall time): the
-// server process (its main thread = the API server; in-server also its busiest other thread = the
-// scheduler's), the scheduler process (separate mode), and the machine: load average, cores busy
-// during the run and how many of them were busy with other processes.
+// Besides pods/s each run reports CPU per pod (less sensitive to a busy machine than wall time, though
+// it too grows when both cores are contended): the server process (its main thread = the API server;
+// in-server also its busiest other thread = the scheduler's; every thread's share, busiest first), the
+// scheduler process (separate mode), and the machine: load average, cores busy during the run and
+// how many of them were busy with other processes.
 // Prints a summary and JSON, and writes bench/results/scheduler-<time>.json.
 //
 //   node --import tsx bench/scheduler/scheduler-bench.ts [--nodes 100,1000] [--pods 5000] [--runs 3]
