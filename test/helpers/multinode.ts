@@ -91,6 +91,8 @@ export interface MultiNodeOptions {
   /** Extra `moor agent` flags for every node. */
   readonly agentArgs?: readonly string[];
   readonly log?: (line: string) => void;
+  /** Copy the server's, agents', containerds' and moor-bridge's logs here before the teardown removes them. */
+  readonly keepLogsDir?: string;
 }
 
 async function run(argv: readonly string[], timeoutMs = 30_000): Promise<string> {
@@ -231,8 +233,14 @@ async function criReady(endpoint: string): Promise<boolean> {
   }
 }
 
+/**
+ * Ready, and schedulable: the node lifecycle controller has removed the not-ready taint it put on
+ * while the node reported Ready=False (pod network not configured yet). A pod created meanwhile
+ * would find no node and wait for the scheduler's retry.
+ */
 function nodeReady(n: Node | undefined): boolean {
-  return (n?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return (n?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') &&
+    (n?.spec?.taints ?? []).every((t) => !t.key.startsWith('node.kubernetes.io/'));
 }
 
 /** Bring up the cluster: throws (after removing what it made) when any part does not come up. */
@@ -264,9 +272,16 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
   const names = Array.from({ length: count }, (_, i) => `${SIM.nodePrefix}${i + 1}`);
   const teardownAll = async (): Promise<void> => {
     const problems: string[] = [];
+    const steps: Record<string, number> = {};
+    let stepMark = Date.now();
+    const stepDone = (what: string): void => {
+      steps[what] = Date.now() - stepMark;
+      stepMark = Date.now();
+    };
     // step 1: agents and server (nothing recreates pods any more)
     await Promise.all(names.map((n) => stopProc(procs.get(`agent/${n}`), 3000)));
     await stopProc(procs.get('server'), 5000);
+    stepDone('processes');
     // step 2: every sandbox through CRI while containerd lives (CNI DEL releases IPs, rules, veths)
     await Promise.all(names.map(async (n) => {
       if (!isAlive(procs.get(`containerd/${n}`)?.child.pid)) return;
@@ -279,10 +294,12 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
         cri.close();
       }
     }));
+    stepDone('sandboxes');
     // step 3: containerds, then what a killed containerd leaves (containers, shims, mounts)
     await Promise.all(names.map((n) => stopProc(procs.get(`containerd/${n}`), 5000)));
     await relay?.close();
     for (const n of names) await forceCleanupNode(n, log);
+    stepDone('containerd');
     // step 4: the network: netns (takes the node's veths and iptables rules), root veth ends, routes, bridge
     for (const n of names) {
       if (existsSync(`/run/netns/${n}`)) await run(['ip', 'netns', 'del', n]).catch((err: unknown) => problems.push(errorMessage(err)));
@@ -292,7 +309,9 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
       await run(['ip', 'route', 'del', ...r.trim().split(/\s+/)]).catch((err: unknown) => problems.push(errorMessage(err)));
     }
     await run(['ip', 'link', 'del', SIM.underlayBridge]).catch(() => undefined);
-    // step 5: directories (CNI state of our networks included)
+    stepDone('network');
+    // step 5: directories (CNI state of our networks included); logs first copied out when asked
+    if (opts.keepLogsDir !== undefined) await copyLogs(names, opts.keepLogsDir).catch((err: unknown) => log(`copy logs to ${opts.keepLogsDir}: ${errorMessage(err)}`));
     for (const n of names) {
       await rm(`/var/lib/cni/networks/moor-${podBridgeOf(n)}`, { recursive: true, force: true });
       for (const f of await readdir('/var/lib/cni/results').catch(() => [] as string[])) {
@@ -301,10 +320,13 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     }
     await rm(SIM.runDir, { recursive: true, force: true });
     await rm(SIM.baseDir, { recursive: true, force: true });
+    stepDone('dirs');
     // step 6: the leftover scan
     for (const [what, p] of procs) if (isAlive(p.child.pid) && p.child.exitCode === null && p.child.signalCode === null) problems.push(`process still running: ${what} pid ${p.child.pid}`);
     problems.push(...await findCollisions(count));
     problems.push(...await findShims(names));
+    stepDone('scan');
+    log(`teardown steps (ms): ${JSON.stringify(steps)}`);
     if (problems.length > 0) throw new Error(`tear down multi-node cluster: left behind:\n  ${problems.join('\n  ')}`);
   };
   undo.push('tear down', teardownAll);
@@ -346,7 +368,8 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     // step 3: per node: netns, veth with fixed MACs, addresses, containerd config
     const agentHelp = await run([process.execPath, MOOR, 'agent', '--help']).catch((err: unknown) => (err as CommandError).stderr ?? '');
     const masqueradeExemption: 'agent' | 'node-rule' = agentHelp.includes('--non-masquerade-cidr') ? 'agent' : 'node-rule';
-    for (const [i, name] of names.entries()) {
+    // Nodes are independent: set them up in parallel (the token minting spawns a process each).
+    nodes.push(...await Promise.all(names.map(async (name, i): Promise<SimNode> => {
       const index = i + 1;
       const host = 10 + index;
       const ip = `${SIM.underlayPrefix}.${host}`;
@@ -403,8 +426,8 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
         },
         exec: (argv, timeoutMs) => run(inNetns(name, argv), timeoutMs),
       };
-      nodes.push(node);
-    }
+      return node;
+    })));
     lap('netns');
 
     // step 4: containerds in parallel, each ready when its CRI says so
@@ -432,7 +455,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
       if (!all.every((x) => nodeReady(x) && (x?.spec?.podCIDR ?? '') !== '')) return false;
       all.forEach((x, i) => { nodes[i]!.podCidr = x!.spec!.podCIDR!; });
       return true;
-    }, { timeoutMs: 60_000, intervalMs: 200, what: `nodes ${names.join(', ')} Ready with a pod CIDR` });
+    }, { timeoutMs: 60_000, intervalMs: 200, what: `nodes ${names.join(', ')} Ready and untainted with a pod CIDR` });
     lap('agents');
 
     // step 6: the fabric: host-gw routes between nodes and from the root; masquerade exemption
@@ -475,6 +498,14 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     const failures = await undo.run();
     const extra = failures.length > 0 ? `\nand tearing down failed: ${failures.map((f) => errorMessage(f.error)).join('; ')}` : '';
     throw new Error(`start multi-node cluster: ${errorMessage(err)}${extra}`, { cause: err });
+  }
+}
+
+async function copyLogs(names: readonly string[], dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await copyFile(`${SIM.baseDir}/server.log`, join(dir, 'server.log')).catch(() => undefined);
+  for (const n of names) {
+    for (const f of ['agent.log', 'containerd.log', 'moor-bridge.log']) await copyFile(`${SIM.baseDir}/${n}/${f}`, join(dir, `${n}-${f}`)).catch(() => undefined);
   }
 }
 

@@ -64,6 +64,8 @@ t.test('multi-node cluster: spread, pod to pod across nodes, node loss and retur
     serverArgs: ['--node-monitor-grace-period', `${GRACE_S}s`, '--node-monitor-period', '1s',
       '--default-not-ready-toleration-seconds', String(TOLERATION_S), '--default-unreachable-toleration-seconds', String(TOLERATION_S)],
     log: (l) => t.comment(l),
+    // MOOR_MULTINODE_LOGS=DIR keeps every component's log for a look after the run.
+    ...(process.env.MOOR_MULTINODE_LOGS !== undefined ? { keepLogsDir: process.env.MOOR_MULTINODE_LOGS } : {}),
   });
   t.teardown(() => cluster.teardown().then(() => undefined));
   lap('bringUp');
@@ -127,6 +129,7 @@ spec:
       return all.length === REPLICAS && r.length === REPLICAS ? r : undefined;
     }, { timeoutMs: 90_000, intervalMs: 500, what: `${REPLICAS} pods Running and Ready` });
     lap('deploy');
+    if (timings.deploy! > 30_000) t.comment(`slow start (${timings.deploy} ms); events:\n${await kubectl('get', 'events', '--sort-by=.lastTimestamp')}`);
     const perNode = new Map(cluster.nodes.map((n) => [n.name, 0]));
     for (const p of ready) {
       const node = cluster.nodes.find((n) => n.name === p.spec.nodeName);
