@@ -4,7 +4,7 @@
 // message reads the same ("1 node(s) were unschedulable", "2 Insufficient cpu").
 
 import type { NodeSelectorRequirement, NodeSelectorTerm, Node, Taint, Toleration } from '../client/types.ts';
-import { TAINT_UNSCHEDULABLE, type NodeInfo, type PodFacts } from './node-info.ts';
+import { HOT_ALLOC_MEMORY, HOT_ALLOC_MILLI_CPU, HOT_ALLOC_PODS, HOT_POD_COUNT, HOT_REQ_MEMORY, HOT_REQ_MILLI_CPU, TAINT_UNSCHEDULABLE, type NodeInfo, type PodFacts } from './node-info.ts';
 
 export const REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
 export const REASON_NODE_NAME = "node(s) didn't match the requested node name";
@@ -105,11 +105,12 @@ export function hasHostPortConflict(pod: PodFacts, info: NodeInfo): boolean {
 export function insufficientResources(pod: PodFacts, info: NodeInfo): readonly string[] {
   // Hot path (every pod against hundreds of nodes): no allocation unless something is short.
   let out: string[] | undefined;
-  const a = info.allocatable;
-  if (info.podCount + 1 > a.pods) (out ??= []).push(REASON_TOO_MANY_PODS);
+  const h = info.hot;
+  if (h[HOT_POD_COUNT] + 1 > h[HOT_ALLOC_PODS]) (out ??= []).push(REASON_TOO_MANY_PODS);
   const r = pod.requests;
-  if (r.milliCpu > 0 && r.milliCpu > a.milliCpu - info.requested.milliCpu) (out ??= []).push('Insufficient cpu');
-  if (r.memory > 0 && r.memory > a.memory - info.requested.memory) (out ??= []).push('Insufficient memory');
+  if (r.milliCpu > 0 && r.milliCpu > h[HOT_ALLOC_MILLI_CPU] - h[HOT_REQ_MILLI_CPU]) (out ??= []).push('Insufficient cpu');
+  if (r.memory > 0 && r.memory > h[HOT_ALLOC_MEMORY] - h[HOT_REQ_MEMORY]) (out ??= []).push('Insufficient memory');
+  const a = info.allocatable;
   for (let i = 0; i < pod.scalarNames.length; i++) {
     const name = pod.scalarNames[i];
     const want = r.scalar[name];

@@ -73,6 +73,33 @@ export interface NodeInfo {
   /** `protocol/port` → host IPs bound. */
   readonly usedPorts: Map<string, string[]>;
   readonly ownerCounts: Map<string, number>;
+  /**
+   * The numbers the filter and score loops read for every node, unboxed side by side (HOT_* indexes):
+   * a copy of allocatable, requested, nonZeroRequested and podCount kept by addPodToNode and
+   * removePodFromNode.
+   */
+  readonly hot: Float64Array;
+}
+
+export const HOT_ALLOC_MILLI_CPU = 0;
+export const HOT_ALLOC_MEMORY = 1;
+export const HOT_ALLOC_PODS = 2;
+export const HOT_REQ_MILLI_CPU = 3;
+export const HOT_REQ_MEMORY = 4;
+export const HOT_NONZERO_MILLI_CPU = 5;
+export const HOT_NONZERO_MEMORY = 6;
+export const HOT_POD_COUNT = 7;
+
+function syncHot(info: NodeInfo): void {
+  const h = info.hot;
+  h[HOT_ALLOC_MILLI_CPU] = info.allocatable.milliCpu;
+  h[HOT_ALLOC_MEMORY] = info.allocatable.memory;
+  h[HOT_ALLOC_PODS] = info.allocatable.pods;
+  h[HOT_REQ_MILLI_CPU] = info.requested.milliCpu;
+  h[HOT_REQ_MEMORY] = info.requested.memory;
+  h[HOT_NONZERO_MILLI_CPU] = info.nonZeroRequested.milliCpu;
+  h[HOT_NONZERO_MEMORY] = info.nonZeroRequested.memory;
+  h[HOT_POD_COUNT] = info.podCount;
 }
 
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
@@ -106,7 +133,9 @@ export function buildNodeInfo(node: Node, pods: Iterable<PodFacts> = []): NodeIn
     pods: new Map(),
     usedPorts: new Map(),
     ownerCounts: new Map(),
+    hot: new Float64Array(8),
   };
+  syncHot(info);
   for (const p of pods) addPodToNode(info, p);
   return info;
 }
@@ -125,6 +154,7 @@ export function addPodToNode(info: NodeInfo, p: PodFacts): void {
     info.usedPorts.set(k, [...(info.usedPorts.get(k) ?? []), hp.ip]);
   }
   if (p.ownerUid !== undefined) info.ownerCounts.set(p.ownerUid, (info.ownerCounts.get(p.ownerUid) ?? 0) + 1);
+  syncHot(info);
 }
 
 export function removePodFromNode(info: NodeInfo, podKey: string): PodFacts | undefined {
@@ -148,5 +178,6 @@ export function removePodFromNode(info: NodeInfo, podKey: string): PodFacts | un
     const n = (info.ownerCounts.get(p.ownerUid) ?? 1) - 1;
     if (n <= 0) info.ownerCounts.delete(p.ownerUid); else info.ownerCounts.set(p.ownerUid, n);
   }
+  syncHot(info);
   return p;
 }

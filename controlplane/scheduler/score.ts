@@ -5,7 +5,7 @@
 
 import type { NodeSelectorTerm } from '../client/types.ts';
 import { isTolerated, matchNodeSelectorTerm } from './filter.ts';
-import type { NodeInfo, PodFacts } from './node-info.ts';
+import { HOT_ALLOC_MEMORY, HOT_ALLOC_MILLI_CPU, HOT_NONZERO_MEMORY, HOT_NONZERO_MILLI_CPU, type NodeInfo, type PodFacts } from './node-info.ts';
 
 export const MAX_NODE_SCORE = 100;
 
@@ -30,15 +30,17 @@ function freeShare(requested: number, allocatable: number): number {
 }
 
 export function leastAllocatedScore(pod: PodFacts, info: NodeInfo): number {
-  const cpu = freeShare(info.nonZeroRequested.milliCpu + pod.nonZero.milliCpu, info.allocatable.milliCpu);
-  const mem = freeShare(info.nonZeroRequested.memory + pod.nonZero.memory, info.allocatable.memory);
+  const h = info.hot;
+  const cpu = freeShare(h[HOT_NONZERO_MILLI_CPU] + pod.nonZero.milliCpu, h[HOT_ALLOC_MILLI_CPU]);
+  const mem = freeShare(h[HOT_NONZERO_MEMORY] + pod.nonZero.memory, h[HOT_ALLOC_MEMORY]);
   return Math.floor((cpu + mem) / 2);
 }
 
 /** NodeResourcesBalancedAllocation: cpu and memory shares close to each other score high. */
 export function balancedAllocationScore(pod: PodFacts, info: NodeInfo): number {
-  const cpu = fraction(info.nonZeroRequested.milliCpu + pod.nonZero.milliCpu, info.allocatable.milliCpu);
-  const mem = fraction(info.nonZeroRequested.memory + pod.nonZero.memory, info.allocatable.memory);
+  const h = info.hot;
+  const cpu = fraction(h[HOT_NONZERO_MILLI_CPU] + pod.nonZero.milliCpu, h[HOT_ALLOC_MILLI_CPU]);
+  const mem = fraction(h[HOT_NONZERO_MEMORY] + pod.nonZero.memory, h[HOT_ALLOC_MEMORY]);
   const std = Math.abs(cpu - mem) / 2;
   return Math.floor((1 - std) * MAX_NODE_SCORE);
 }
