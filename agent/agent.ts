@@ -318,7 +318,8 @@ export class Agent {
         const bridge = this.config.cniBridge;
         // One network per bridge: host-local style IPAM keeps its reservations under the network's name.
         const name = bridge === 'moor0' ? 'moor' : `moor-${bridge}`;
-        if (await ensureBridgeConflist(confDir, { podCidr, bridge, name })) this.#log.info({ podCidr, confDir }, 'pod network config written');
+        const nonMasqueradeCidrs = this.config.nonMasqueradeCidr !== '' ? [this.config.nonMasqueradeCidr] : [];
+        if (await ensureBridgeConflist(confDir, { podCidr, bridge, name, ...(nonMasqueradeCidrs.length > 0 ? { nonMasqueradeCidrs } : {}) })) this.#log.info({ podCidr, confDir, nonMasqueradeCidrs }, 'pod network config written');
       } catch (err) {
         this.#podCidr = ''; // try again with the next node status
         this.#log.warn({ podCidr, confDir, err: errorMessage(err) }, 'write pod network config failed');

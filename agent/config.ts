@@ -49,6 +49,8 @@ export interface AgentConfig {
   readonly cniConfDir: string;
   /** Bridge of that conflist; also names the network (`moor` for moor0, else `moor-<bridge>`). */
   readonly cniBridge: string;
+  /** Destinations pods reach with their own source IP besides the node's pod CIDR (the cluster CIDR); '' = none. */
+  readonly nonMasqueradeCidr: string;
   /** HTTPS serving certificate and key ('' = self-signed in <root-dir>/pki when joined, plain HTTP standalone). */
   readonly tlsCertFile: string;
   readonly tlsPrivateKeyFile: string;
@@ -79,12 +81,13 @@ export const DEFAULTS: AgentConfig = Object.freeze({
   nodeStatusUpdateFrequencyMs: 10_000,
   cniConfDir: '',
   cniBridge: 'moor0',
+  nonMasqueradeCidr: '',
   tlsCertFile: '',
   tlsPrivateKeyFile: '',
   clientCaFile: '',
 });
 
-type Kind = 'string' | 'path' | 'int' | 'port' | 'duration' | 'endpoint' | 'ip' | 'level';
+type Kind = 'string' | 'path' | 'int' | 'port' | 'duration' | 'endpoint' | 'ip' | 'level' | 'cidr';
 
 interface Setting {
   readonly flag: string;
@@ -122,6 +125,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'node-status-update-frequency', key: 'nodeStatusUpdateFrequency', target: 'nodeStatusUpdateFrequencyMs', kind: 'duration', help: 'period of the node status update when joined' },
   { flag: 'cni-conf-dir', key: 'cniConfDir', target: 'cniConfDir', kind: 'path', help: "write the moor-bridge conflist for the node's pod CIDR (from the server) in this directory" },
   { flag: 'cni-bridge', key: 'cniBridge', target: 'cniBridge', kind: 'string', help: 'bridge of the conflist written in --cni-conf-dir (default moor0)' },
+  { flag: 'non-masquerade-cidr', key: 'nonMasqueradeCIDR', target: 'nonMasqueradeCidr', kind: 'cidr', help: 'traffic to this CIDR (the cluster CIDR) keeps the pod source IP; default: only the node pod CIDR' },
   { flag: 'tls-cert-file', key: 'tlsCertFile', target: 'tlsCertFile', kind: 'path', help: 'HTTPS certificate of the API (default when joined: self-signed in <root-dir>/pki)' },
   { flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', target: 'tlsPrivateKeyFile', kind: 'path', help: 'key of --tls-cert-file' },
   { flag: 'client-ca-file', key: 'clientCAFile', target: 'clientCaFile', kind: 'path', help: 'CA of the client certificates the HTTPS API requires (default when joined: the cluster CA)' },
@@ -147,6 +151,11 @@ export function parseDuration(text: string): number | undefined {
 function isIpv4(s: string): boolean {
   const parts = s.split('.');
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+function isIpv4Cidr(s: string): boolean {
+  const [ip, bits, extra] = s.split('/');
+  return extra === undefined && isIpv4(ip) && /^\d{1,2}$/.test(bits ?? '') && Number(bits) <= 32;
 }
 
 function isIp(s: string): boolean {
@@ -177,6 +186,7 @@ function convert(s: Setting, raw: unknown, origin: string): unknown {
       if (typeof raw !== 'string') throw bad('must be a string');
       if (s.kind === 'path' && raw !== '' && !raw.startsWith('/')) throw bad('must be an absolute path');
       if (s.kind === 'ip' && raw !== '' && !isIp(raw)) throw bad('must be an IP address');
+      if (s.kind === 'cidr' && raw !== '' && !isIpv4Cidr(raw)) throw bad('must be an IPv4 CIDR such as 10.244.0.0/16');
       if (s.kind === 'endpoint' && !/^(unix:\/\/)?\/.+/.test(raw)) throw bad('must be a unix socket endpoint such as unix:///run/containerd/containerd.sock');
       if (s.kind === 'string' && s.target === 'cniBridge' && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(raw)) throw bad('must be an interface name of at most 15 letters, digits, "_", "." or "-"');
       if (s.kind === 'string' && s.target === 'nodeName' && raw !== '' && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(raw)) throw bad('must be a lowercase RFC 1123 name');

@@ -12,7 +12,7 @@
 # no file. `--uninstall` removes what it installed, keeping /etc/moor and /var/lib/moor unless --purge.
 #
 #   scripts/install.sh [--role all|server|agent] [--start] [--images]
-#                      [--node-name NAME] [--node-ip IP] [--pod-cidr CIDR]
+#                      [--node-name NAME] [--node-ip IP] [--pod-cidr CIDR] [--cluster-cidr CIDR]
 #                      [--kubeconfig FILE | --join URL --token TOKEN --ca-file FILE]
 #                      [--root DIR] [--prefix DIR] [--cni-bin-dir DIR] [--dist DIR]
 #   scripts/install.sh --uninstall [--purge] [--root DIR] [--prefix DIR]
@@ -24,6 +24,8 @@
 # --node-name   the agent's node name (--hostname-override); must match a --join token's node
 # --node-ip     the agent's node address (a VM's private network rather than its NAT address)
 # --pod-cidr    a node without a server: write the moor-bridge conflist for this CIDR
+# --cluster-cidr  the cluster's pod CIDR (default 10.244.0.0/16): the server gives each node a /24
+#               of it, and a joined agent leaves traffic to it unmasqueraded (pod IPs kept across nodes)
 # --kubeconfig  the agent's kubeconfig, copied to /etc/moor/agent.kubeconfig
 # --join        write /etc/moor/agent.kubeconfig for server URL, node token (`moor server token
 #               create --node NAME` on the server) and the server's CA file (pki/ca.crt)
@@ -44,6 +46,7 @@ images=false
 node_name=''
 node_ip=''
 pod_cidr=''
+cluster_cidr=10.244.0.0/16
 kubeconfig=''
 join_url=''
 join_token=''
@@ -63,13 +66,14 @@ while [ $# -gt 0 ]; do
     --node-name) node_name=$2; shift 2 ;;
     --node-ip) node_ip=$2; shift 2 ;;
     --pod-cidr) pod_cidr=$2; shift 2 ;;
+    --cluster-cidr) cluster_cidr=$2; shift 2 ;;
     --kubeconfig) kubeconfig=$2; shift 2 ;;
     --join) join_url=$2; shift 2 ;;
     --token) join_token=$2; shift 2 ;;
     --ca-file) join_ca=$2; shift 2 ;;
     --uninstall) uninstall=true; shift ;;
     --purge) purge=true; shift ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "install: unknown option $1 (see --help)" ;;
   esac
 done
@@ -84,6 +88,7 @@ if [ -n "$root" ] && [ "$uninstall" = false ]; then mkdir -p "$root"; fi
 [ -z "$node_name" ] || [[ "$node_name" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || die "install: --node-name $node_name is not a lower case RFC 1123 name"
 [ -z "$node_ip" ] || [[ "$node_ip" =~ ^[0-9.]+$|: ]] || die "install: --node-ip $node_ip is not an IP address"
 [ -z "$pod_cidr" ] || [[ "$pod_cidr" =~ ^[0-9a-fA-F.:]+/[0-9]{1,3}$ ]] || die "install: --pod-cidr $pod_cidr is not a CIDR"
+[[ "$cluster_cidr" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$ ]] || die "install: --cluster-cidr $cluster_cidr is not an IPv4 CIDR"
 if [ -n "$join_url$join_token$join_ca" ]; then
   [ -n "$join_url" ] && [ -n "$join_token" ] && [ -n "$join_ca" ] || die "install: --join needs --token and --ca-file as well"
   [ -z "$kubeconfig" ] || die "install: give either --kubeconfig or --join, not both"
@@ -331,14 +336,17 @@ cat > "$work/server.env" <<ENV
 # Flags of \`moor server\` (see: moor server --help), read by moor-server.service; the scheduler's and
 # controllers' flags (--cluster-cidr, --controllers, --node-monitor-grace-period, ...) go here too.
 # Written once by scripts/install.sh and never overwritten: edit, then systemctl restart moor-server.
-MOOR_SERVER_ARGS="--data-dir $state/server --bind-address 0.0.0.0 --secure-port 6443"
+MOOR_SERVER_ARGS="--data-dir $state/server --bind-address 0.0.0.0 --secure-port 6443 --cluster-cidr $cluster_cidr"
 MOOR_LOG_LEVEL=info
 ENV
 agent_kubeconfig=$etc/agent.kubeconfig
 agent_args="--container-runtime-endpoint unix://$socket --root-dir $state/agent --pod-manifest-path $etc/manifests"
 [ -z "$node_name" ] || agent_args+=" --hostname-override $node_name"
 [ -z "$node_ip" ] || agent_args+=" --node-ip $node_ip"
-[ -z "$kubeconfig$join_url" ] || agent_args+=" --kubeconfig $agent_kubeconfig"
+# Joined: the agent writes the conflist for the pod CIDR the server gives the node (unless --pod-cidr
+# wrote a fixed one), and keeps pod IPs on traffic to the rest of the cluster.
+[ -z "$kubeconfig$join_url" ] || agent_args+=" --kubeconfig $agent_kubeconfig --non-masquerade-cidr $cluster_cidr"
+[ -z "$kubeconfig$join_url" ] || [ -n "$pod_cidr" ] || agent_args+=" --cni-conf-dir $etc/cni/net.d"
 cat > "$work/agent.env" <<ENV
 # Flags of \`moor agent\` (see: moor agent --help), read by moor-agent.service.
 # Written once by scripts/install.sh and never overwritten (install.sh --join adds --kubeconfig when
@@ -378,10 +386,12 @@ if [ -n "$kubeconfig" ]; then
   # an agent.env written before the join lacks the flag: add it to MOOR_AGENT_ARGS="..."
   env_file=$(R "$etc/agent.env")
   if ! grep -q '^MOOR_AGENT_ARGS=.*--kubeconfig' "$env_file"; then
-    grep -q '^MOOR_AGENT_ARGS="[^"]*"$' "$env_file" || die "install: cannot add --kubeconfig $agent_kubeconfig to $etc/agent.env (no MOOR_AGENT_ARGS=\"...\" line): add it by hand"
-    sed "s|^MOOR_AGENT_ARGS=\"\\([^\"]*\\)\"\$|MOOR_AGENT_ARGS=\"\\1 --kubeconfig $agent_kubeconfig\"|" "$env_file" > "$work/agent.env.joined"
+    joined_args="--kubeconfig $agent_kubeconfig --non-masquerade-cidr $cluster_cidr"
+    [ -n "$pod_cidr" ] || grep -q '^MOOR_AGENT_ARGS=.*--cni-conf-dir' "$env_file" || joined_args+=" --cni-conf-dir $etc/cni/net.d"
+    grep -q '^MOOR_AGENT_ARGS="[^"]*"$' "$env_file" || die "install: cannot add $joined_args to $etc/agent.env (no MOOR_AGENT_ARGS=\"...\" line): add it by hand"
+    sed "s|^MOOR_AGENT_ARGS=\"\\([^\"]*\\)\"\$|MOOR_AGENT_ARGS=\"\\1 $joined_args\"|" "$env_file" > "$work/agent.env.joined"
     put_file "$work/agent.env.joined" "$etc/agent.env" 644 c
-    log "added --kubeconfig $agent_kubeconfig to $etc/agent.env"
+    log "added $joined_args to $etc/agent.env"
   fi
 fi
 

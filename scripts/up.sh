@@ -111,7 +111,7 @@ umask 022
 start_daemon agent "$MOOR_RUN_DIR/agent.pid" "$logs/agent.log" \
   node "$src/dist/moor.mjs" agent --container-runtime-endpoint "unix://$socket" \
   --kubeconfig "$etc/agent.kubeconfig" --hostname-override "$NODE_NAME" --address 0.0.0.0 \
-  --cni-conf-dir "$cni_conf" --cni-bridge "$BRIDGE" \
+  --cni-conf-dir "$cni_conf" --cni-bridge "$BRIDGE" --non-masquerade-cidr "$CLUSTER_CIDR" \
   --pod-manifest-path "$manifests" --root-dir "$MOOR_STATE_DIR/agent" --pod-logs-dir "$pod_logs" --port "$AGENT_PORT"
 
 # Ready: the node's Ready condition as the server sees it (the agent's own heartbeat).

@@ -77,7 +77,6 @@ export interface MultiNodeCluster {
   /** Milliseconds of each bring-up phase. */
   readonly timings: Readonly<Record<string, number>>;
   /** Whether pod traffic inside the cluster keeps its source IP through the agent's conflist (else a node rule does it). */
-  readonly masqueradeExemption: 'agent' | 'node-rule';
   kubectl(args: readonly string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<string>;
   /** Remove everything; throws when something could not be removed. Safe to call twice. */
   teardown(): Promise<{ ms: number }>;
@@ -366,8 +365,6 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     lap('server');
 
     // step 3: per node: netns, veth with fixed MACs, addresses, containerd config
-    const agentHelp = await run([process.execPath, MOOR, 'agent', '--help']).catch((err: unknown) => (err as CommandError).stderr ?? '');
-    const masqueradeExemption: 'agent' | 'node-rule' = agentHelp.includes('--non-masquerade-cidr') ? 'agent' : 'node-rule';
     // Nodes are independent: set them up in parallel (the token minting spawns a process each).
     nodes.push(...await Promise.all(names.map(async (name, i): Promise<SimNode> => {
       const index = i + 1;
@@ -404,7 +401,9 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
         '--hostname-override', name, '--node-ip', ip, '--address', '0.0.0.0', '--port', '10250',
         '--cni-conf-dir', `${etc}/cni/net.d`, '--cni-bridge', podBridge, '--cgroup-root', `/${name}`,
         '--pod-manifest-path', `${etc}/manifests`, '--root-dir', `${base}/agent`, '--pod-logs-dir', `${base}/pod-logs`,
-        ...(masqueradeExemption === 'agent' ? ['--non-masquerade-cidr', SIM.clusterCidr] : []),
+        // moor-bridge's ipMasq exempts only the node's own pod CIDR: pod -> pod across nodes would
+        // leave with the node IP without the cluster CIDR exempted too.
+        '--non-masquerade-cidr', SIM.clusterCidr,
         // Ready is reported with the next status update once the pod network is configured: 2 s, not 10 s.
         '--node-status-update-frequency', '2s',
         ...(opts.agentArgs ?? [])]);
@@ -458,17 +457,10 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     }, { timeoutMs: 60_000, intervalMs: 200, what: `nodes ${names.join(', ')} Ready and untainted with a pod CIDR` });
     lap('agents');
 
-    // step 6: the fabric: host-gw routes between nodes and from the root; masquerade exemption
+    // step 6: the fabric: host-gw routes between nodes and from the root
     for (const n of nodes) {
       await run(['ip', 'route', 'replace', n.podCidr, 'via', n.ip, 'dev', SIM.underlayBridge]);
       for (const m of nodes) if (m !== n) await run(['ip', '-n', m.name, 'route', 'replace', n.podCidr, 'via', n.ip]);
-      if (masqueradeExemption === 'node-rule') {
-        // moor-bridge's ipMasq exempts only the node's own pod CIDR: pod -> pod across nodes would
-        // leave with the node IP. Until the agent writes the cluster CIDR into its conflist
-        // (--non-masquerade-cidr), the node returns early from POSTROUTING for cluster traffic.
-        await run(inNetns(n.name, ['iptables', '-w', '-t', 'nat', '-I', 'POSTROUTING', '1', '-s', n.podCidr, '-d', SIM.clusterCidr,
-          '-m', 'comment', '--comment', 'moor multinode: pod to pod keeps its source', '-j', 'RETURN']));
-      }
     }
     lap('routes');
     timings.total = Date.now() - started;
@@ -476,7 +468,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
 
     let tornDown: Promise<{ ms: number }> | undefined;
     return {
-      nodes, serverUrl, kubeconfig, client, timings, masqueradeExemption,
+      nodes, serverUrl, kubeconfig, client, timings,
       async kubectl(args, o = {}) {
         return new Promise((res, rej) => {
           const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: o.timeoutMs ?? 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>

@@ -69,7 +69,7 @@ t.test('multi-node cluster: spread, pod to pod across nodes, node loss and retur
   });
   t.teardown(() => cluster.teardown().then(() => undefined));
   lap('bringUp');
-  t.comment(`bring-up phases (ms): ${JSON.stringify(cluster.timings)}; masquerade exemption by ${cluster.masqueradeExemption}`);
+  t.comment(`bring-up phases (ms): ${JSON.stringify(cluster.timings)}`);
   const kubectl = (...args: string[]): Promise<string> => cluster.kubectl(args);
   const nodeViews = async (): Promise<NodeView[]> => (JSON.parse(await kubectl('get', 'nodes', '-o', 'json')) as { items: NodeView[] }).items;
   const readyOf = (n: NodeView | undefined): string => (n?.status.conditions ?? []).find((c) => c.type === 'Ready')?.status ?? 'missing';

@@ -90,7 +90,7 @@ t.test('scripts/install.sh into a temporary root', { skip }, async (t) => {
     const plugin = readFileSync(at('opt/cni/bin/moor-bridge'), 'utf8');
     t.equal(plugin.split('\n')[0].split(' ').pop(), nodeBin, 'CNI plugin shebang names the same node');
     if (existsSync('/usr/lib/cni/loopback')) t.equal(readlinkSync(at('opt/cni/bin/loopback')), '/usr/lib/cni/loopback');
-    t.match(readFileSync(at('etc/moor/server.env'), 'utf8'), /^MOOR_SERVER_ARGS="--data-dir \/var\/lib\/moor\/server .*--secure-port 6443"$/m);
+    t.match(readFileSync(at('etc/moor/server.env'), 'utf8'), /^MOOR_SERVER_ARGS="--data-dir \/var\/lib\/moor\/server .*--secure-port 6443 --cluster-cidr 10.244.0.0\/16"$/m);
     t.match(readFileSync(at('etc/moor/agent.env'), 'utf8'), /^MOOR_AGENT_ARGS="--container-runtime-endpoint unix:\/\/\/run\/moor\/containerd\/containerd.sock /m);
     const conflist = JSON.parse(readFileSync(at('etc/moor/cni/net.d/10-moor.conflist'), 'utf8')) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
     t.same(conflist.plugins.map((p) => p.type), ['moor-bridge', 'portmap'], 'the node conflist for --pod-cidr');
@@ -155,9 +155,10 @@ t.test('scripts/install.sh into a temporary root', { skip }, async (t) => {
     t.equal(token.status, 0, token.stderr);
     appendFileSync(at('etc/moor/server.env'), '# edited by the admin\n');
     const r = install('--node-name', NODE_NAME, '--join', url, '--token', token.stdout.trim(), '--ca-file', join(data, 'pki/ca.crt'));
-    t.match(r.stderr, /added --kubeconfig \/etc\/moor\/agent.kubeconfig to \/etc\/moor\/agent.env/);
+    t.match(r.stderr, /added --kubeconfig \/etc\/moor\/agent.kubeconfig --non-masquerade-cidr 10.244.0.0\/16 --cni-conf-dir \/etc\/moor\/cni\/net.d to \/etc\/moor\/agent.env/);
     t.match(readFileSync(at('etc/moor/server.env'), 'utf8'), /# edited by the admin\n$/, 'configuration is never overwritten');
-    t.match(readFileSync(at('etc/moor/agent.env'), 'utf8'), /^MOOR_AGENT_ARGS=".* --kubeconfig \/etc\/moor\/agent.kubeconfig"$/m);
+    // joined: the agent writes the conflist for the pod CIDR the server gives it, and keeps pod IPs towards the cluster CIDR
+    t.match(readFileSync(at('etc/moor/agent.env'), 'utf8'), /^MOOR_AGENT_ARGS=".* --kubeconfig \/etc\/moor\/agent.kubeconfig --non-masquerade-cidr 10.244.0.0\/16 --cni-conf-dir \/etc\/moor\/cni\/net.d"$/m);
     t.equal(statSync(at('etc/moor/agent.kubeconfig')).mode & 0o777, 0o600, 'the credential is private');
 
     // the kubeconfig verifies the server (CA) and authenticates as the node: NotFound, not 401/403
