@@ -24,6 +24,7 @@ import type { ManifestStatus } from './source/types.ts';
 import { VolumeManager } from './volumes.ts';
 import { ApiClient } from '../controlplane/client/client.ts';
 import { NodeLease } from './node/lease.ts';
+import { PodRoutes } from './node/pod-routes.ts';
 import { ensureBridgeConflist } from './node/cni-config.ts';
 import { ensureSelfSignedCert } from './host/serving-cert.ts';
 import { loadKubeconfig } from '../controlplane/client/kubeconfig.ts';
@@ -76,6 +77,7 @@ export class Agent {
   #podCidr = '';
   #cniWrite: Promise<void> = Promise.resolve();
   #joining: Promise<void> = Promise.resolve();
+  #podRoutes: PodRoutes | undefined;
 
   constructor(opts: AgentOptions) {
     this.config = opts.config;
@@ -250,6 +252,10 @@ export class Agent {
     this.#nodeReporter.start();
     this.#lease = new NodeLease({ client, nodeName: cfg.nodeName, log: log.child({ component: 'node-lease' }), renewPeriodMs: 10_000 });
     this.#lease.start();
+    if (cfg.podNetworkRoutes === 'host-gw') {
+      this.#podRoutes = new PodRoutes({ client, nodeName: cfg.nodeName, log: log.child({ component: 'pod-routes' }) });
+      void this.#podRoutes.start().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'start pod routes failed'));
+    }
     const source = new ApiSource({
       client, nodeName: cfg.nodeName, log: log.child({ component: 'api-source' }),
       onDeleting: (podUid, seconds) => workers.setGracePeriodOverride(podUid, seconds),
@@ -375,6 +381,7 @@ export class Agent {
     await this.#joining;
     await this.#mirrors?.stop();
     await this.#lease?.stop();
+    await this.#podRoutes?.stop();
     await this.#nodeReporter?.stop();
     await this.#statusWriter?.stop();
     await this.#cniWrite;

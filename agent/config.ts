@@ -51,6 +51,8 @@ export interface AgentConfig {
   readonly cniBridge: string;
   /** Destinations pods reach with their own source IP besides the node's pod CIDR (the cluster CIDR); '' = none. */
   readonly nonMasqueradeCidr: string;
+  /** 'host-gw': routes to the other nodes' pod CIDRs via their node IPs (joined only); 'none': left to the network. */
+  readonly podNetworkRoutes: string;
   /** HTTPS serving certificate and key ('' = self-signed in <root-dir>/pki when joined, plain HTTP standalone). */
   readonly tlsCertFile: string;
   readonly tlsPrivateKeyFile: string;
@@ -82,6 +84,7 @@ export const DEFAULTS: AgentConfig = Object.freeze({
   cniConfDir: '',
   cniBridge: 'moor0',
   nonMasqueradeCidr: '',
+  podNetworkRoutes: 'none',
   tlsCertFile: '',
   tlsPrivateKeyFile: '',
   clientCaFile: '',
@@ -126,6 +129,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'cni-conf-dir', key: 'cniConfDir', target: 'cniConfDir', kind: 'path', help: "write the moor-bridge conflist for the node's pod CIDR (from the server) in this directory" },
   { flag: 'cni-bridge', key: 'cniBridge', target: 'cniBridge', kind: 'string', help: 'bridge of the conflist written in --cni-conf-dir (default moor0)' },
   { flag: 'non-masquerade-cidr', key: 'nonMasqueradeCIDR', target: 'nonMasqueradeCidr', kind: 'cidr', help: 'traffic to this CIDR (the cluster CIDR) keeps the pod source IP; default: only the node pod CIDR' },
+  { flag: 'pod-network-routes', key: 'podNetworkRoutes', target: 'podNetworkRoutes', kind: 'string', help: "host-gw: route the other nodes' pod CIDRs via their node IPs (nodes on one network); none (default)" },
   { flag: 'tls-cert-file', key: 'tlsCertFile', target: 'tlsCertFile', kind: 'path', help: 'HTTPS certificate of the API (default when joined: self-signed in <root-dir>/pki)' },
   { flag: 'tls-private-key-file', key: 'tlsPrivateKeyFile', target: 'tlsPrivateKeyFile', kind: 'path', help: 'key of --tls-cert-file' },
   { flag: 'client-ca-file', key: 'clientCAFile', target: 'clientCaFile', kind: 'path', help: 'CA of the client certificates the HTTPS API requires (default when joined: the cluster CA)' },
@@ -189,6 +193,7 @@ function convert(s: Setting, raw: unknown, origin: string): unknown {
       if (s.kind === 'cidr' && raw !== '' && !isIpv4Cidr(raw)) throw bad('must be an IPv4 CIDR such as 10.244.0.0/16');
       if (s.kind === 'endpoint' && !/^(unix:\/\/)?\/.+/.test(raw)) throw bad('must be a unix socket endpoint such as unix:///run/containerd/containerd.sock');
       if (s.kind === 'string' && s.target === 'cniBridge' && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(raw)) throw bad('must be an interface name of at most 15 letters, digits, "_", "." or "-"');
+      if (s.kind === 'string' && s.target === 'podNetworkRoutes' && raw !== 'host-gw' && raw !== 'none') throw bad('must be host-gw or none');
       if (s.kind === 'string' && s.target === 'nodeName' && raw !== '' && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(raw)) throw bad('must be a lowercase RFC 1123 name');
       return raw;
     }

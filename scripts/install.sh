@@ -26,6 +26,7 @@
 # --pod-cidr    a node without a server: write the moor-bridge conflist for this CIDR
 # --cluster-cidr  the cluster's pod CIDR (default 10.244.0.0/16): the server gives each node a /24
 #               of it, and a joined agent leaves traffic to it unmasqueraded (pod IPs kept across nodes)
+#               and routes the other nodes' /24s via their node IPs (--pod-network-routes host-gw)
 # --kubeconfig  the agent's kubeconfig, copied to /etc/moor/agent.kubeconfig
 # --join        write /etc/moor/agent.kubeconfig for server URL, node token (`moor server token
 #               create --node NAME` on the server) and the server's CA file (pki/ca.crt)
@@ -73,7 +74,7 @@ while [ $# -gt 0 ]; do
     --ca-file) join_ca=$2; shift 2 ;;
     --uninstall) uninstall=true; shift ;;
     --purge) purge=true; shift ;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "install: unknown option $1 (see --help)" ;;
   esac
 done
@@ -344,8 +345,9 @@ agent_args="--container-runtime-endpoint unix://$socket --root-dir $state/agent 
 [ -z "$node_name" ] || agent_args+=" --hostname-override $node_name"
 [ -z "$node_ip" ] || agent_args+=" --node-ip $node_ip"
 # Joined: the agent writes the conflist for the pod CIDR the server gives the node (unless --pod-cidr
-# wrote a fixed one), and keeps pod IPs on traffic to the rest of the cluster.
-[ -z "$kubeconfig$join_url" ] || agent_args+=" --kubeconfig $agent_kubeconfig --non-masquerade-cidr $cluster_cidr"
+# wrote a fixed one), keeps pod IPs on traffic to the rest of the cluster, and routes the other
+# nodes' pod CIDRs via their node IPs (nodes on one network, as the Vagrant VMs are).
+[ -z "$kubeconfig$join_url" ] || agent_args+=" --kubeconfig $agent_kubeconfig --non-masquerade-cidr $cluster_cidr --pod-network-routes host-gw"
 [ -z "$kubeconfig$join_url" ] || [ -n "$pod_cidr" ] || agent_args+=" --cni-conf-dir $etc/cni/net.d"
 cat > "$work/agent.env" <<ENV
 # Flags of \`moor agent\` (see: moor agent --help), read by moor-agent.service.
@@ -386,7 +388,7 @@ if [ -n "$kubeconfig" ]; then
   # an agent.env written before the join lacks the flag: add it to MOOR_AGENT_ARGS="..."
   env_file=$(R "$etc/agent.env")
   if ! grep -q '^MOOR_AGENT_ARGS=.*--kubeconfig' "$env_file"; then
-    joined_args="--kubeconfig $agent_kubeconfig --non-masquerade-cidr $cluster_cidr"
+    joined_args="--kubeconfig $agent_kubeconfig --non-masquerade-cidr $cluster_cidr --pod-network-routes host-gw"
     [ -n "$pod_cidr" ] || grep -q '^MOOR_AGENT_ARGS=.*--cni-conf-dir' "$env_file" || joined_args+=" --cni-conf-dir $etc/cni/net.d"
     grep -q '^MOOR_AGENT_ARGS="[^"]*"$' "$env_file" || die "install: cannot add $joined_args to $etc/agent.env (no MOOR_AGENT_ARGS=\"...\" line): add it by hand"
     sed "s|^MOOR_AGENT_ARGS=\"\\([^\"]*\\)\"\$|MOOR_AGENT_ARGS=\"\\1 $joined_args\"|" "$env_file" > "$work/agent.env.joined"

@@ -310,11 +310,23 @@ async function deleteApplied(server: ServerProcess, base: string, cri: CriClient
 
 // --- resource use ------------------------------------------------------------------------------
 
-async function procStats(pid: number): Promise<{ rssMiB: number; cpuTicks: number }> {
+async function procStats(pid: number): Promise<{ rssMiB: number; cpuTicks: number; threads: Map<string, number> }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return { rssMiB: round(rssKb / 1024), cpuTicks: Number(stat[11]) + Number(stat[12]) };
+  const ticks = (statText: string): number => {
+    const f = statText.split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  // CPU by thread name (the main thread, V8's GC helpers, libuv's pool, ...), summed over threads of one name.
+  const threads = new Map<string, number>();
+  const { readdir } = await import('node:fs/promises');
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const text = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (text === '') continue;
+    const name = tid === String(pid) ? 'main' : text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+    threads.set(name, (threads.get(name) ?? 0) + ticks(text));
+  }
+  return { rssMiB: round(rssKb / 1024), cpuTicks: ticks(await readFile(`/proc/${pid}/stat`, 'utf8')), threads };
 }
 
 /** The agent's CRI call counters by RPC, from its /metrics. */
@@ -398,7 +410,8 @@ async function main(): Promise<void> {
       const opsAfter = await runtimeOperations(agent.api);
       const ticksPerSecond = 100;
       const criCallsPerSecond = Object.fromEntries([...opsAfter].map(([m, n]) => [m, round((n - (opsBefore.get(m) ?? 0)) / seconds)]).filter(([, r]) => (r as number) > 0));
-      results.steady = { pods: STEADY, seconds: round(seconds), rssMiB: b.rssMiB, cpuPercentOfOneCore: round(((b.cpuTicks - a.cpuTicks) / ticksPerSecond / seconds) * 100), criCallsPerSecond };
+      const cpuPercentByThread = Object.fromEntries([...b.threads].map(([n, v]) => [n, round(((v - (a.threads.get(n) ?? 0)) / ticksPerSecond / seconds) * 100)]).filter(([, v]) => (v as number) > 0));
+      results.steady = { pods: STEADY, seconds: round(seconds), rssMiB: b.rssMiB, cpuPercentOfOneCore: round(((b.cpuTicks - a.cpuTicks) / ticksPerSecond / seconds) * 100), cpuPercentByThread, criCallsPerSecond };
       await clearManifests(dirs.manifests, cri);
     }
     await agent.stop();

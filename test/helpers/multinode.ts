@@ -403,7 +403,7 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
         '--pod-manifest-path', `${etc}/manifests`, '--root-dir', `${base}/agent`, '--pod-logs-dir', `${base}/pod-logs`,
         // moor-bridge's ipMasq exempts only the node's own pod CIDR: pod -> pod across nodes would
         // leave with the node IP without the cluster CIDR exempted too.
-        '--non-masquerade-cidr', SIM.clusterCidr,
+        '--non-masquerade-cidr', SIM.clusterCidr, '--pod-network-routes', 'host-gw',
         // Ready is reported with the next status update once the pod network is configured: 2 s, not 10 s.
         '--node-status-update-frequency', '2s',
         ...(opts.agentArgs ?? [])]);
@@ -457,11 +457,17 @@ export async function startMultiNodeCluster(opts: MultiNodeOptions = {}): Promis
     }, { timeoutMs: 60_000, intervalMs: 200, what: `nodes ${names.join(', ')} Ready and untainted with a pod CIDR` });
     lap('agents');
 
-    // step 6: the fabric: host-gw routes between nodes and from the root
-    for (const n of nodes) {
-      await run(['ip', 'route', 'replace', n.podCidr, 'via', n.ip, 'dev', SIM.underlayBridge]);
-      for (const m of nodes) if (m !== n) await run(['ip', '-n', m.name, 'route', 'replace', n.podCidr, 'via', n.ip]);
-    }
+    // step 6: the fabric. Between nodes, the agents' own host-gw routes (--pod-network-routes):
+    // wait until every node routes every other node's pod CIDR via its node IP. From the root (the
+    // test runner, not a node), the helper's routes.
+    for (const n of nodes) await run(['ip', 'route', 'replace', n.podCidr, 'via', n.ip, 'dev', SIM.underlayBridge]);
+    await waitFor(async () => {
+      for (const m of nodes) {
+        const routes = JSON.parse(await run(['ip', '-n', m.name, '-j', '-4', 'route', 'show', 'proto', '77'])) as { dst: string; gateway?: string }[];
+        for (const n of nodes) if (n !== m && !routes.some((r) => r.dst === n.podCidr && r.gateway === n.ip)) return false;
+      }
+      return true;
+    }, { timeoutMs: 30_000, intervalMs: 100, what: "every node routing the other nodes' pod CIDRs (agent host-gw routes)" });
     lap('routes');
     timings.total = Date.now() - started;
     log(`multi-node cluster up in ${timings.total} ms: ${nodes.map((n) => `${n.name} ${n.ip} ${n.podCidr}`).join(', ')}`);

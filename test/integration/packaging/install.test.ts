@@ -155,10 +155,10 @@ t.test('scripts/install.sh into a temporary root', { skip }, async (t) => {
     t.equal(token.status, 0, token.stderr);
     appendFileSync(at('etc/moor/server.env'), '# edited by the admin\n');
     const r = install('--node-name', NODE_NAME, '--join', url, '--token', token.stdout.trim(), '--ca-file', join(data, 'pki/ca.crt'));
-    t.match(r.stderr, /added --kubeconfig \/etc\/moor\/agent.kubeconfig --non-masquerade-cidr 10.244.0.0\/16 --cni-conf-dir \/etc\/moor\/cni\/net.d to \/etc\/moor\/agent.env/);
+    t.match(r.stderr, /added --kubeconfig \/etc\/moor\/agent.kubeconfig --non-masquerade-cidr 10.244.0.0\/16 --pod-network-routes host-gw --cni-conf-dir \/etc\/moor\/cni\/net.d to \/etc\/moor\/agent.env/);
     t.match(readFileSync(at('etc/moor/server.env'), 'utf8'), /# edited by the admin\n$/, 'configuration is never overwritten');
     // joined: the agent writes the conflist for the pod CIDR the server gives it, and keeps pod IPs towards the cluster CIDR
-    t.match(readFileSync(at('etc/moor/agent.env'), 'utf8'), /^MOOR_AGENT_ARGS=".* --kubeconfig \/etc\/moor\/agent.kubeconfig --non-masquerade-cidr 10.244.0.0\/16 --cni-conf-dir \/etc\/moor\/cni\/net.d"$/m);
+    t.match(readFileSync(at('etc/moor/agent.env'), 'utf8'), /^MOOR_AGENT_ARGS=".* --kubeconfig \/etc\/moor\/agent.kubeconfig --non-masquerade-cidr 10.244.0.0\/16 --pod-network-routes host-gw --cni-conf-dir \/etc\/moor\/cni\/net.d"$/m);
     t.equal(statSync(at('etc/moor/agent.kubeconfig')).mode & 0o777, 0o600, 'the credential is private');
 
     // the kubeconfig verifies the server (CA) and authenticates as the node: NotFound, not 401/403

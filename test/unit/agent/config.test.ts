@@ -44,6 +44,7 @@ t.test('invalid flags and settings are refused with the flag and value named', a
     [() => build({ 'root-dir': 'relative' }), /^flag --root-dir: invalid value "relative": must be an absolute path/],
     [() => build({ 'root-dir': '/' }), /must be a directory of its own/],
     [() => build({ 'node-ip': '10.0.0.300' }), /^flag --node-ip: invalid value "10.0.0.300": must be an IP address/],
+    [() => build({ 'pod-network-routes': 'vxlan' }), /^flag --pod-network-routes: invalid value "vxlan": must be host-gw or none/],
     [() => build({ 'non-masquerade-cidr': '10.244.0.0' }), /^flag --non-masquerade-cidr: invalid value "10.244.0.0": must be an IPv4 CIDR/],
     [() => build({ 'non-masquerade-cidr': '10.244.0.0/33' }), /^flag --non-masquerade-cidr: invalid value "10.244.0.0\/33": must be an IPv4 CIDR/],
     [() => build({ 'container-runtime-endpoint': 'tcp://x:1' }), /must be a unix socket endpoint/],
