@@ -6,6 +6,7 @@
 // connected network, say) is logged once and tried again with the next change or resync.
 
 import { execa } from 'execa';
+import { CoalescedPass } from '../../common/coalesce.ts';
 import { CommandError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ApiClient } from '../../controlplane/client/client.ts';
@@ -102,8 +103,7 @@ export class PodRoutes {
   readonly #informer: Informer<Node>;
   /** Failures already logged, by route, so that a lasting one is logged once. */
   readonly #failed = new Map<string, string>();
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #passes = new CoalescedPass(() => this.#pass(), () => this.#stopped);
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -133,25 +133,13 @@ export class PodRoutes {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#informer.stop();
-    await this.#running;
+    await this.#passes.running;
   }
 
   /** Bring the routes in line with the nodes now; concurrent calls coalesce into one more pass. */
   reconcile(): Promise<void> {
-    if (!this.#informer.hasSynced() || this.#stopped) return this.#running ?? Promise.resolve();
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        await this.#pass();
-      } while (this.#again && !this.#stopped);
-    })().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    if (!this.#informer.hasSynced() || this.#stopped) return this.#passes.running ?? Promise.resolve();
+    return this.#passes.run();
   }
 
   async #pass(): Promise<void> {

@@ -7,6 +7,7 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { CoalescedPass } from '../../common/coalesce.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { parseManifest, type ParsedManifest } from '../manifest/parse.ts';
@@ -37,8 +38,7 @@ export class FileSource implements PodSource {
   #rescanTimer: NodeJS.Timeout | undefined;
   #debounceTimer: NodeJS.Timeout | undefined;
   #onUpdate: ((u: PodSourceUpdate) => void) | undefined;
-  #scanning: Promise<void> | undefined;
-  #again = false;
+  readonly #scans = new CoalescedPass(() => this.#scanOnce(), () => this.#stopped);
   #lastJson = '';
   #stopped = false;
   #manifests: ManifestStatus[] = [];
@@ -77,7 +77,7 @@ export class FileSource implements PodSource {
     this.#watcher?.close();
     if (this.#rescanTimer) clearTimeout(this.#rescanTimer);
     if (this.#debounceTimer) clearTimeout(this.#debounceTimer);
-    await this.#scanning;
+    await this.#scans.running;
   }
 
   #ensureWatch(): void {
@@ -128,19 +128,7 @@ export class FileSource implements PodSource {
 
   /** Read the manifests now and deliver the set if it changed. Concurrent calls coalesce into one more scan. */
   scan(): Promise<void> {
-    if (this.#scanning) {
-      this.#again = true;
-      return this.#scanning;
-    }
-    this.#scanning = (async () => {
-      do {
-        this.#again = false;
-        await this.#scanOnce();
-      } while (this.#again && !this.#stopped);
-    })().finally(() => {
-      this.#scanning = undefined;
-    });
-    return this.#scanning;
+    return this.#scans.run();
   }
 
   async #listFiles(): Promise<string[]> {
