@@ -8,6 +8,7 @@ import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import type { PlegEvent, RuntimeSnapshot } from '../pleg.ts';
+import { KeyedBackoff } from '../backoff.ts';
 import { KeyedRunner } from '../keyed-runner.ts';
 import { ProbeManager } from '../probe/manager.ts';
 import type { ProbeTarget } from '../probe/worker.ts';
@@ -80,6 +81,8 @@ export class PodWorkers {
   readonly #states = new Map<string, PodState>();
   readonly #runner: KeyedRunner<string>;
   readonly #retryAt = new Map<string, number>();
+  /** Retry delays of pods whose last sync had a failed step. */
+  readonly #syncErrorBackoff = new KeyedBackoff({ initialMs: 1000, maxMs: 10_000 });
   /** Grace periods of deletions asked by the control plane (deletionGracePeriodSeconds), by pod UID. */
   readonly #graceOverride = new Map<string, number>();
   #sourcesReady = false;
@@ -307,6 +310,11 @@ export class PodWorkers {
       const created = { sandboxIds: [] as string[], containers: [] as { id: string; sandboxId: string }[] };
       const steps = await applyPodActions(ctx, { pod, seen, actions, reasons: state.reasons, created });
       this.#logSteps(log, steps);
+      // A failed step (a sandbox CNI could not set up yet, a runtime error) is tried again after a
+      // short backoff, 1 s doubling to 10 s (the kubelet's pod workers wait 10 s), not only when a
+      // relist happens to show a change or the periodic resync comes.
+      if (hasErrors(steps)) this.#setWake(uid, state, Date.now() + this.#syncErrorBackoff.next(uid));
+      else this.#syncErrorBackoff.reset(uid);
       if (actions.terminal) state.terminal = actions.terminal;
       this.#o.inspector.forget(actions.removeContainers);
       // A sync that only created things (the start path) reads back just those; anything else relists.
@@ -373,6 +381,7 @@ export class PodWorkers {
     this.#retryAt.set(uid, Date.now() + 3000);
     this.#o.sync.crashBackoff.resetPrefix(`${uid}/`);
     this.#o.sync.imageBackoff.resetPrefix(`${uid}/`);
+    this.#syncErrorBackoff.reset(uid);
     if (this.#desired.has(uid)) this.trigger(uid); // it came back meanwhile
   }
 

@@ -124,3 +124,16 @@ t.test('a resync of a pod the relist shows unchanged reads nothing from the runt
   await waitFor(() => status()?.containerStatuses[0].restartCount === 1 && status()?.containerStatuses[0].state.running !== undefined, { timeoutMs: 5000, what: 'restarted after the exit' });
   t.ok(reads() > before, 'the change was read from the runtime');
 });
+
+t.test('a sandbox that fails to come up is tried again after a short backoff, not at the next resync', async (t) => {
+  const { cri, workers } = await setup(t);
+  // As containerd answers while the node's CNI config is not written yet; nothing is left behind,
+  // so no relist will show a change to sync on (the resync period is 60 s here).
+  cri.failNext('runPodSandbox', { grpcCode: 2, details: 'failed to setup network for sandbox: cni plugin not initialized' });
+  workers.setPods([makePod({ containers: [{ name: 'app', image: IMAGE }] })]);
+  workers.markSourcesReady();
+  const started = Date.now();
+  await waitFor(() => workers.listPods()[0]?.status?.phase === 'Running', { timeoutMs: 5000, what: 'running after the retry' });
+  t.ok(Date.now() - started >= 900, 'the retry waited for the backoff');
+  t.equal(cri.calls.filter((c) => c.method === 'runPodSandbox').length, 2, 'one failed attempt, one that worked');
+});
