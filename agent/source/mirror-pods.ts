@@ -104,6 +104,8 @@ export interface MirrorPodsOptions {
   readonly resyncPeriodMs?: number;
   /** A failed action is retried after this long; default 2 s. */
   readonly retryMs?: number;
+  /** Wait before making again a mirror somebody deleted; default 1 s (see #apply). */
+  readonly recreateDelayMs?: number;
 }
 
 const KEY = 'mirrors';
@@ -122,6 +124,11 @@ export class MirrorPods {
   #nodeUid: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
+  #recreate: NodeJS.Timeout | undefined;
+  /** UIDs of mirrors this agent deleted that the cache may still show. */
+  readonly #gone = new Set<string>();
+  /** Mirrors somebody deleted: not made again before this time (epoch ms), by pod key. */
+  readonly #notBefore = new Map<string, number>();
   #started = false;
   #stopped = false;
 
@@ -170,10 +177,14 @@ export class MirrorPods {
 
   async #pass(): Promise<void> {
     if (this.#stopped) return;
-    const apiPods = this.#o.apiPods();
+    const cached = this.#o.apiPods();
+    for (const uid of this.#gone) if (!cached.some((p) => p.metadata.uid === uid)) this.#gone.delete(uid);
+    const apiPods = cached.filter((p) => !this.#gone.has(String(p.metadata.uid)));
     // The cache caught up with what this agent created: it speaks for those pods from now on.
     for (const [key, c] of this.#created) if (apiPods.some((p) => keyOf(p) === key && p.metadata.uid === c.uid)) this.#created.delete(key);
-    const actions = planMirrorPods(this.#staticPods, apiPods).filter((a) => !this.#createdAlready(a));
+    const now = Date.now();
+    for (const [key, at] of this.#notBefore) if (at <= now) this.#notBefore.delete(key);
+    const actions = planMirrorPods(this.#staticPods, apiPods).filter((a) => !this.#createdAlready(a) && !(a.kind === 'create' && this.#notBefore.has(keyOf(a.pod))));
     let failed = false;
     for (const action of actions) {
       if (this.#stopped) return;
@@ -226,6 +237,7 @@ export class MirrorPods {
       const pod = `${a.namespace}/${a.name}`;
       try {
         await this.#o.client.delete(PODS, a.name, { namespace: a.namespace, gracePeriodSeconds: 0, preconditions: { uid: a.uid } });
+        this.#gone.add(a.uid);
         log.info({ pod, mirrorUid: a.uid, reason: a.reason }, 'mirror pod deleted');
       } catch (err) {
         // Gone already, or replaced by another pod of that name: nothing of this mirror left to delete.
@@ -233,6 +245,21 @@ export class MirrorPods {
       }
       const c = this.#created.get(pod);
       if (c?.uid === a.uid) this.#created.delete(pod);
+      // A mirror somebody deleted is made again a little later, not at once, as the kubelet does
+      // at its next sync: `kubectl delete` waits until it no longer finds the pod by name, and a new
+      // mirror of that name within its first ~100 ms looks to it like the old one still there.
+      if (a.reason === 'deleted') {
+        const delayMs = this.#o.recreateDelayMs ?? 1000;
+        this.#notBefore.set(pod, Date.now() + delayMs);
+        if (this.#recreate === undefined && !this.#stopped) {
+          this.#recreate = setTimeout(() => {
+            this.#recreate = undefined;
+            this.changed();
+          }, delayMs + 5);
+          this.#recreate.unref?.();
+        }
+        return;
+      }
     }
     // step 2: create the mirror
     const pod = a.pod;
@@ -288,6 +315,7 @@ export class MirrorPods {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#retry !== undefined) clearTimeout(this.#retry);
+    if (this.#recreate !== undefined) clearTimeout(this.#recreate);
     await this.#runner.stop();
   }
 }

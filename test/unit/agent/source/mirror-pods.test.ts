@@ -82,7 +82,7 @@ t.test('MirrorPods keeps the mirrors and hands the status over', async (t) => {
   const forgotten: string[] = [];
   const running: PodStatus = { phase: 'Running', conditions: [], containerStatuses: [], qosClass: 'BestEffort' };
   const mirrors = new MirrorPods({
-    client, nodeName: 'n', log: silentLogger(), apiPods: () => cache, retryMs: 10,
+    client, nodeName: 'n', log: silentLogger(), apiPods: () => cache, retryMs: 10, recreateDelayMs: 50,
     statusOf: () => running, writeStatus: (pod) => written.push(`${pod.metadata.uid}->${mirrors.mirrorOf(pod.metadata.uid)}`), forgetStatus: (uid) => forgotten.push(uid),
   });
   t.teardown(() => mirrors.stop());
@@ -97,10 +97,13 @@ t.test('MirrorPods keeps the mirrors and hands the status over', async (t) => {
   mirrors.changed();
   await new Promise((r) => setTimeout(r, 20));
   t.same(calls, ['get node', 'create web-n h1'], 'created once');
-  // Deleted by someone: deleted for good, made again, the status handed to the new one.
+  // Deleted by someone: deleted for good, made again a little later (the cache still showing the
+  // deleted one meanwhile), the status handed to the new one.
   cache = [apiPod('web-n', { hash: 'h1', uid: 'm1', deleting: true })];
+  const deletedAt = Date.now();
   mirrors.changed();
   await waitFor(() => written.length === 2, { timeoutMs: 2000, what: 'status handed to the new mirror' });
+  t.ok(Date.now() - deletedAt >= 45, 'made again after the recreate delay, not at once');
   t.same(calls.slice(2), ['delete web-n m1 grace 0', 'create web-n h1'], 'deleted (grace 0, UID precondition), then created');
   t.same(written[1], 'h1->m2');
   // The manifest removed: the mirror goes, the status writer forgets the pod.
