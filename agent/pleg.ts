@@ -5,7 +5,7 @@
 
 import type { Logger } from '../common/log.ts';
 import { errorMessage } from '../common/errors.ts';
-import type { ContainerState, CriRuntime, PodSandboxState } from './cri/types.ts';
+import type { ContainerState, CriRuntime, ListedState, PodSandboxState } from './cri/types.ts';
 import { LABEL_POD_UID } from './pod/labels.ts';
 
 export type PlegEventType = 'ContainerStarted' | 'ContainerDied' | 'ContainerRemoved' | 'ContainerChanged' | 'SandboxChanged';
@@ -29,14 +29,15 @@ export interface RuntimeSnapshot {
 
 export const EMPTY_SNAPSHOT: RuntimeSnapshot = { sandboxes: new Map(), containers: new Map() };
 
-function group<T extends { labels: Readonly<Record<string, string>>; id: string }, S>(items: readonly T[], state: (x: T) => S): Map<string, Map<string, S>> {
+/** Items by their pod UID label; `label` is that label's value. */
+function group<S extends string>(items: readonly ListedState<S>[]): Map<string, Map<string, S>> {
   const out = new Map<string, Map<string, S>>();
   for (const item of items) {
-    const uid = item.labels[LABEL_POD_UID];
+    const uid = item.label;
     if (uid === undefined) continue; // not a pod's (made by hand with crictl, say)
     let m = out.get(uid);
     if (m === undefined) out.set(uid, (m = new Map()));
-    m.set(item.id, state(item));
+    m.set(item.id, item.state);
   }
   return out;
 }
@@ -72,7 +73,7 @@ export function diffSnapshots(prev: RuntimeSnapshot, next: RuntimeSnapshot): Ple
 }
 
 export interface PlegOptions {
-  readonly cri: Pick<CriRuntime, 'listPodSandbox' | 'listContainers'>;
+  readonly cri: Pick<CriRuntime, 'listPodSandboxStates' | 'listContainerStates'>;
   readonly log: Logger;
   readonly relistPeriodMs: number;
   /** Called after each successful relist with its events (possibly none) and the new snapshot. */
@@ -135,8 +136,8 @@ export class Pleg {
     const started = performance.now();
     const listedAtMs = Date.now();
     try {
-      const [sandboxes, containers] = await Promise.all([this.#o.cri.listPodSandbox(), this.#o.cri.listContainers()]);
-      const next: RuntimeSnapshot = { sandboxes: group(sandboxes, (s) => s.state), containers: group(containers, (c) => c.state), listedAtMs };
+      const [sandboxes, containers] = await Promise.all([this.#o.cri.listPodSandboxStates(LABEL_POD_UID), this.#o.cri.listContainerStates(LABEL_POD_UID)]);
+      const next: RuntimeSnapshot = { sandboxes: group(sandboxes), containers: group(containers), listedAtMs };
       const events = diffSnapshots(this.#snapshot, next);
       this.#snapshot = next;
       this.#lastSuccessMs = Date.now();

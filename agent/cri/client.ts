@@ -48,6 +48,7 @@ import {
   wireMessage,
   type Wire,
 } from './convert.ts';
+import { decodeContainerStates, decodeSandboxStates } from './list-states.ts';
 import { CriError, GrpcCode, isNotInitialized, toCriError } from './errors.ts';
 import type { CriClient, ImageSpec } from './types.ts';
 
@@ -70,6 +71,8 @@ const DEFAULT_PULL_TIMEOUT_MS = 5 * 60_000;
 /** kubelet's limit too: large nodes list many containers, ExecSync returns whole outputs. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const NOT_INITIALIZED_RETRY_MS = 50;
+/** An empty request message: the unfiltered list requests of the relist. */
+const EMPTY = Buffer.alloc(0);
 
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -131,11 +134,16 @@ type UnaryMethod = (
   callback: (err: grpc.ServiceError | null, response?: Wire) => void,
 ) => grpc.ClientUnaryCall;
 
-interface CallSpec {
+interface CallSpec<T = Wire> {
   readonly service: 'runtime' | 'image';
   /** RPC name as in the proto. */
   readonly method: string;
   readonly request: Wire;
+  /**
+   * Decode the response bytes with this instead of the proto's message type (the request is then
+   * sent empty: only unfiltered lists use it).
+   */
+  readonly decode?: (buf: Buffer) => T;
   /** The id or reference the call is about, for logs and error messages. */
   readonly target?: string;
   readonly timeoutMs?: number;
@@ -178,15 +186,26 @@ export function createCriClient(opts: CriClientOptions): CriClient {
   }
 
   /** One RPC attempt with an absolute deadline. */
-  function attempt(spec: CallSpec, deadline: number): Promise<Wire> {
+  function attempt<T>(spec: CallSpec<T>, deadline: number): Promise<T> {
     const client = spec.service === 'runtime' ? runtimeClient : imageClient;
+    const decode = spec.decode;
+    if (decode !== undefined) {
+      const path = `/runtime.v1.${spec.service === 'runtime' ? 'RuntimeService' : 'ImageService'}/${spec.method}`;
+      return new Promise<T>((resolve, reject) => {
+        const metadata = new grpc.Metadata({ waitForReady: true });
+        client.makeUnaryRequest(path, () => EMPTY, decode, {}, metadata, { deadline }, (err, res) => {
+          if (err) reject(err);
+          else resolve(res as T);
+        });
+      });
+    }
     const fn = (client as unknown as Record<string, UnaryMethod>)[spec.method];
     if (typeof fn !== 'function') return Promise.reject(new Error(`no rpc ${spec.method} in the cri proto`));
-    return new Promise<Wire>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const metadata = new grpc.Metadata({ waitForReady: true });
       fn.call(client, spec.request, metadata, { deadline }, (err, res) => {
         if (err) reject(err);
-        else resolve(res ?? {});
+        else resolve((res ?? {}) as T);
       });
     });
   }
@@ -196,7 +215,7 @@ export function createCriClient(opts: CriClientOptions): CriClient {
    * "server is not initialized yet" while it reloads its state; that is retried every
    * NOT_INITIALIZED_RETRY_MS within the same deadline, so callers only see it if it outlasts the call.
    */
-  async function call(spec: CallSpec): Promise<Wire> {
+  async function call<T = Wire>(spec: CallSpec<T>): Promise<T> {
     const started = performance.now();
     const callTimeoutMs = spec.timeoutMs ?? timeoutMs;
     const deadline = Date.now() + callTimeoutMs;
@@ -227,7 +246,7 @@ export function createCriClient(opts: CriClientOptions): CriClient {
     }
   }
 
-  function classify(err: unknown, spec: CallSpec, callTimeoutMs: number): CriError {
+  function classify(err: unknown, spec: CallSpec<unknown>, callTimeoutMs: number): CriError {
     const criError = toCriError(err, { method: spec.method, target: spec.target });
     if (criError.grpcCode === GrpcCode.DEADLINE_EXCEEDED) {
       const state = runtimeClient.getChannel().getConnectivityState(false);
@@ -288,6 +307,10 @@ export function createCriClient(opts: CriClientOptions): CriClient {
       return wireList(res.items).map((w) => podSandboxFromWire(wireMessage(w) ?? {}));
     },
 
+    listPodSandboxStates(label) {
+      return call({ service: 'runtime', method: 'ListPodSandbox', request: {}, decode: (buf) => decodeSandboxStates(buf, label) });
+    },
+
     async createContainer(podSandboxId, config, sandboxConfig) {
       const res = await call({
         service: 'runtime',
@@ -314,6 +337,10 @@ export function createCriClient(opts: CriClientOptions): CriClient {
     async listContainers(filter) {
       const res = await call({ service: 'runtime', method: 'ListContainers', request: { filter: containerFilterToWire(filter) } });
       return wireList(res.containers).map((w) => containerFromWire(wireMessage(w) ?? {}));
+    },
+
+    listContainerStates(label) {
+      return call({ service: 'runtime', method: 'ListContainers', request: {}, decode: (buf) => decodeContainerStates(buf, label) });
     },
 
     async containerStatus(containerId, o) {

@@ -23,6 +23,7 @@ import type {
   ImageSpec,
   Labels,
   LinuxContainerResources,
+  ListedState,
   PodSandbox,
   PodSandboxConfig,
   PodSandboxFilter,
@@ -106,6 +107,10 @@ function repoOf(ref: string): string {
   if (at >= 0) return ref.slice(0, at);
   const colon = ref.lastIndexOf(':');
   return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+}
+
+function listed<S extends string>(id: string, state: S, label: string | undefined): ListedState<S> {
+  return label === undefined ? { id, state } : { id, state, label };
 }
 
 function matchesLabels(labels: Labels | undefined, selector: Labels | undefined): boolean {
@@ -347,6 +352,11 @@ export function createFakeCri(opts: FakeCriOptions = {}): FakeCri {
         .map(sandboxView);
     },
 
+    async listPodSandboxStates(label: string) {
+      enter('listPodSandboxStates');
+      return [...sandboxes.values()].map((s) => listed(s.id, s.state, s.config.labels?.[label]));
+    },
+
     async createContainer(podSandboxId, config, sandboxConfig) {
       enter('createContainer', `${podSandboxId}/${config.metadata?.name}`);
       const s = sandboxes.get(podSandboxId);
@@ -416,6 +426,11 @@ export function createFakeCri(opts: FakeCriOptions = {}): FakeCri {
         .filter((c) => (!filter?.id || c.id.startsWith(filter.id)) && (!filter?.podSandboxId || c.podSandboxId === filter.podSandboxId))
         .filter((c) => (filter?.state === undefined || c.state === filter.state) && matchesLabels(c.config.labels, filter?.labelSelector))
         .map(containerView);
+    },
+
+    async listContainerStates(label: string) {
+      enter('listContainerStates');
+      return [...containers.values()].map((c) => listed(c.id, c.state, c.config.labels?.[label]));
     },
 
     async containerStatus(containerId) {

@@ -244,6 +244,13 @@ export interface ContainerConfig {
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
 
+/** A listed sandbox or container as the relist sees it; `label` is absent when the item lacks the label asked for. */
+export interface ListedState<S extends string> {
+  readonly id: string;
+  readonly state: S;
+  readonly label?: string;
+}
+
 export interface Container {
   readonly id: string;
   readonly podSandboxId: string;
@@ -388,6 +395,8 @@ export interface CriRuntime {
   removePodSandbox(podSandboxId: string): Promise<void>;
   podSandboxStatus(podSandboxId: string, opts?: { verbose?: boolean }): Promise<PodSandboxStatus>;
   listPodSandbox(filter?: PodSandboxFilter): Promise<PodSandbox[]>;
+  /** ListPodSandbox, unfiltered, read down to each sandbox's id, state and the value of `label` (the relist's view, cheap to decode). */
+  listPodSandboxStates(label: string): Promise<ListedState<PodSandboxState>[]>;
 
   /** Returns the container id. `sandboxConfig` is the config the sandbox was started with. */
   createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): Promise<string>;
@@ -396,6 +405,8 @@ export interface CriRuntime {
   stopContainer(containerId: string, timeoutSeconds: number): Promise<void>;
   removeContainer(containerId: string): Promise<void>;
   listContainers(filter?: ContainerFilter): Promise<Container[]>;
+  /** ListContainers, unfiltered, read down to each container's id, state and the value of `label`. */
+  listContainerStates(label: string): Promise<ListedState<ContainerState>[]>;
   containerStatus(containerId: string, opts?: { verbose?: boolean }): Promise<ContainerStatus>;
   updateContainerResources(containerId: string, resources: LinuxContainerResources): Promise<void>;
   reopenContainerLog(containerId: string): Promise<void>;

@@ -4,9 +4,18 @@
 // the list and the status call is simply left out.
 
 import { isNotFound } from '../cri/errors.ts';
-import type { ContainerStatus, CriRuntime } from '../cri/types.ts';
+import type { ContainerStatus, CriRuntime, PodSandboxStatus } from '../cri/types.ts';
 import { LABEL_POD_UID } from './labels.ts';
 import { buildObservedContainer, buildObservedPod, buildObservedSandbox, type ObservedContainer, type ObservedPod, type ObservedSandbox } from './observed.ts';
+
+/**
+ * What one sync created: sandboxes (with the status read right after RunPodSandbox, when it was:
+ * a new sandbox's status does not change until something stops it) and containers.
+ */
+export interface CreatedInSync {
+  readonly sandboxes: { id: string; status?: PodSandboxStatus }[];
+  readonly containers: { id: string; sandboxId: string }[];
+}
 
 export class PodInspector {
   readonly #cri: Pick<CriRuntime, 'listPodSandbox' | 'podSandboxStatus' | 'listContainers' | 'containerStatus'>;
@@ -56,9 +65,9 @@ export class PodInspector {
    * `seen` plus sandboxes and containers made since, read by id in one round: for a sync that only
    * created things, this equals a full inspection without the two list calls.
    */
-  async refresh(seen: ObservedPod, created: { sandboxIds: readonly string[]; containers: readonly { id: string; sandboxId: string }[] }): Promise<ObservedPod> {
-    const [newSandboxes, newContainers] = await Promise.all([Promise.all(created.sandboxIds.map(async (id) => {
-      const st = await this.#cri.podSandboxStatus(id);
+  async refresh(seen: ObservedPod, created: CreatedInSync): Promise<ObservedPod> {
+    const [newSandboxes, newContainers] = await Promise.all([Promise.all(created.sandboxes.map(async ({ id, status }) => {
+      const st = status ?? (await this.#cri.podSandboxStatus(id));
       return buildObservedSandbox(st, st);
     })), Promise.all(created.containers.map(async (c) => {
       const st = await this.#cri.containerStatus(c.id);

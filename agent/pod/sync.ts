@@ -8,13 +8,14 @@ import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { KeyedBackoff } from '../backoff.ts';
 import { isNameReserved, isNotFound } from '../cri/errors.ts';
-import type { CriClient, Mount, PodSandboxConfig } from '../cri/types.ts';
+import type { CriClient, Mount, PodSandboxConfig, PodSandboxStatus } from '../cri/types.ts';
 import { removePodCgroup } from '../host/cgroups.ts';
 import { runHandler } from '../probe/runners.ts';
 import type { VolumeManager } from '../volumes.ts';
 import { buildContainerConfig, buildHostsFile, buildSandboxConfig, buildVolumeMounts, podLogDirectory } from './cri-config.ts';
 import { buildContainerEnv } from './env.ts';
 import { computeContainerHash, computeSandboxHash, LABEL_POD_UID } from './labels.ts';
+import type { CreatedInSync } from './inspect.ts';
 import type { ObservedContainer, ObservedPod } from './observed.ts';
 import { latestContainer } from './observed.ts';
 import type { KillReason, PodActions } from './plan.ts';
@@ -82,7 +83,7 @@ export interface ApplyInput {
   /** Why containers wait, by name: updated in place (set on failures and backoff, cleared on start). */
   readonly reasons: Map<string, WaitingReason>;
   /** Filled in with what this sync created, so the caller can read just those back. */
-  readonly created?: { sandboxIds: string[]; containers: { id: string; sandboxId: string }[] };
+  readonly created?: CreatedInSync;
 }
 
 function step(action: StepAction, target: string, extra: { error?: unknown; message?: string } = {}): StepResult {
@@ -215,6 +216,8 @@ interface SandboxReady {
   readonly sandboxId: string;
   readonly config: PodSandboxConfig;
   readonly podIp: string;
+  /** Its status as read for the IP (not for host-network pods). */
+  readonly status?: PodSandboxStatus;
 }
 
 /**
@@ -249,10 +252,12 @@ async function createSandbox(ctx: SyncContext, pod: Pod, attempt: number, steps:
     return undefined;
   }
   let podIp = '';
+  let status: PodSandboxStatus | undefined;
   if (pod.spec.hostNetwork) podIp = ctx.node.ip;
   else {
     try {
-      podIp = (await ctx.cri.podSandboxStatus(sandboxId)).ip;
+      status = await ctx.cri.podSandboxStatus(sandboxId);
+      podIp = status.ip;
     } catch (err) {
       steps.push(step('create-sandbox', sandboxId, { error: err }));
       return undefined;
@@ -260,7 +265,7 @@ async function createSandbox(ctx: SyncContext, pod: Pod, attempt: number, steps:
     await ctx.volumes.writeHostsFile(uid, buildHostsFile({ podIp, hostname: config.hostname || pod.metadata.name, namespace: pod.metadata.namespace }));
   }
   steps.push(step('create-sandbox', sandboxId, { message: `attempt ${attempt}${podIp ? `, ip ${podIp}` : ''}` }));
-  return { sandboxId, config, podIp };
+  return { sandboxId, config, podIp, ...(status !== undefined ? { status } : {}) };
 }
 
 /** EnsureImageExists with the pull policy and the image pull backoff. Returns false (with a reason set) when the image is not there. */
@@ -438,7 +443,7 @@ export async function applyPodActions(ctx: SyncContext, input: ApplyInput): Prom
   if (actions.createSandbox) {
     const created = await createSandbox(ctx, pod, actions.sandboxAttempt, steps);
     if (created === undefined) return steps;
-    input.created?.sandboxIds.push(created.sandboxId);
+    input.created?.sandboxes.push({ id: created.sandboxId, ...(created.status !== undefined ? { status: created.status } : {}) });
     target = { sandboxId: created.sandboxId, sandboxConfig: created.config, podIp: created.podIp, volumePaths: new Map() };
   } else if (actions.sandboxId !== undefined) {
     const s = seen.sandboxes.find((x) => x.id === actions.sandboxId)!;

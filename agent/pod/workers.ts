@@ -14,7 +14,7 @@ import { ProbeManager } from '../probe/manager.ts';
 import type { ProbeTarget } from '../probe/worker.ts';
 import { readStatusCheckpoint, writeStatusCheckpoint } from './checkpoint.ts';
 import { computeContainerHash, computeSandboxHash, stableJson } from './labels.ts';
-import type { PodInspector } from './inspect.ts';
+import type { CreatedInSync, PodInspector } from './inspect.ts';
 import { emptyObservedPod, latestContainer, type ObservedPod } from './observed.ts';
 import { describeActions, isNoop, planPodSync, type PodActions } from './plan.ts';
 import { computeQosClass } from './resources.ts';
@@ -307,7 +307,7 @@ export class PodWorkers {
     });
     if (!isNoop(actions)) {
       log.info(describeActions(actions), 'sync pod');
-      const created = { sandboxIds: [] as string[], containers: [] as { id: string; sandboxId: string }[] };
+      const created: CreatedInSync = { sandboxes: [], containers: [] };
       const steps = await applyPodActions(ctx, { pod, seen, actions, reasons: state.reasons, created });
       this.#logSteps(log, steps);
       // A failed step (a sandbox CNI could not set up yet, a runtime error) is tried again after a

@@ -30,7 +30,7 @@ t.test('a failed relist keeps the previous snapshot and reports nothing', async 
   await pleg.relist();
   t.same(relists, [1]);
   t.equal(pleg.snapshot.sandboxes.get('u1')?.get(sb), 'ready');
-  cri.failNext('listPodSandbox', { grpcCode: GrpcCode.UNAVAILABLE, details: 'connect: no such file' });
+  cri.failNext('listPodSandboxStates', { grpcCode: GrpcCode.UNAVAILABLE, details: 'connect: no such file' });
   await pleg.relist();
   t.same(relists, [1], 'no events from a failed relist');
   t.equal(pleg.snapshot.sandboxes.get('u1')?.get(sb), 'ready', 'previous snapshot kept');

@@ -194,6 +194,19 @@ export function defineCriContract(t: Test, target: () => ContractTarget): void {
     t.same(runningOnes.map((c) => c.id), [ca], 'running only');
     const all = await cri.listContainers({ labelSelector: { 'moor.test/run': run } });
     t.ok(all.some((c) => c.id === ca) && all.some((c) => c.id === cb), 'no filter beyond the run label lists both');
+
+    // The relist's lean view: the same ids and states as the full lists, and the label's value.
+    const [sandboxStates, fullSandboxes] = await Promise.all([cri.listPodSandboxStates('tier'), cri.listPodSandbox()]);
+    t.same(sandboxStates.filter((s) => s.id === a || s.id === b).sort((x, y) => x.id.localeCompare(y.id)),
+      [{ id: a, state: 'ready', label: 'a' }, { id: b, state: 'notready', label: 'b' }].sort((x, y) => x.id.localeCompare(y.id)), 'sandbox states with the label');
+    t.same(sandboxStates.map((s) => [s.id, s.state]).sort(), fullSandboxes.map((s) => [s.id, s.state]).sort(), 'every sandbox, as the full list');
+    t.notOk(sandboxStates.some((s) => s.id === a && s.label === undefined), 'labelled');
+    const [containerStates, fullContainers] = await Promise.all([cri.listContainerStates('tier'), cri.listContainers()]);
+    const mine = new Map(containerStates.filter((c) => c.id === ca || c.id === cb).map((c) => [c.id, c]));
+    t.same(mine.get(ca), { id: ca, state: 'running', label: 'a' }, 'running container with its label');
+    t.same(mine.get(cb)?.label, 'b');
+    t.same(containerStates.map((c) => [c.id, c.state]).sort(), fullContainers.map((c) => [c.id, c.state]).sort(), 'every container, as the full list');
+    t.ok((await cri.listContainerStates('no-such-label')).every((c) => c.label === undefined), 'absent label: no value');
   });
 
   t.test('removing a ready sandbox removes its running containers', async (t) => {
