@@ -61,6 +61,9 @@ interface Rejection {
 /** Pods from the source are reused while their file is unchanged: compute their JSON once. */
 const specJsonCache = new WeakMap<Pod, string>();
 
+/** The order in which a container's (created, running, exited) or a sandbox's (ready, notready) states follow one another. */
+const STATE_ORDER: Readonly<Record<'created' | 'running' | 'exited' | 'ready' | 'notready', number>> = { created: 0, running: 1, exited: 2, ready: 0, notready: 1 };
+
 function specJsonOf(pod: Pod): string {
   let json = specJsonCache.get(pod);
   if (json === undefined) specJsonCache.set(pod, (json = stableJson(pod)));
@@ -89,6 +92,8 @@ export class PodWorkers {
   #resyncTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #lastSnapshot: RuntimeSnapshot | undefined;
+  /** Relist events for pods whose sync was running when they came, judged when it ends. */
+  readonly #deferredEvents = new Map<string, PlegEvent[]>();
   /** Statuses read back from the checkpoints at start, until each pod's first sync. */
   readonly #checkpoints = new Map<string, PodStatus>();
   #checkpointsLoaded = false;
@@ -97,7 +102,13 @@ export class PodWorkers {
     this.#o = opts;
     this.#log = opts.log;
     this.#runner = new KeyedRunner<string>({
-      task: (uid) => this.#sync(uid),
+      task: async (uid) => {
+        try {
+          await this.#sync(uid);
+        } finally {
+          this.#recheckDeferred(uid);
+        }
+      },
       onError: (uid, err) => this.#onSyncError(uid, err),
       ...(opts.maxConcurrentSyncs !== undefined ? { maxConcurrent: opts.maxConcurrentSyncs } : {}),
     });
@@ -190,8 +201,18 @@ export class PodWorkers {
   /** Lifecycle events from a relist: sync the pods they concern, and terminate runtime pods nobody wants. */
   handleRelist(events: readonly PlegEvent[], snapshot: RuntimeSnapshot): void {
     this.#lastSnapshot = snapshot;
-    // An event that only shows what the pod's last sync already saw needs no sync of its own.
-    for (const uid of new Set(events.filter((e) => !this.#alreadySeen(e)).map((e) => e.podUid))) this.trigger(uid);
+    // An event that only shows what the pod's last sync already saw needs no sync of its own. One
+    // for a pod whose sync is under way is judged when that sync ends: the relist often lists what
+    // the sync is making (a new sandbox, a container just started), and the sync's own read-back
+    // sees it too.
+    for (const e of events) {
+      if (this.#alreadySeen(e)) continue;
+      if (this.#runner.isRunning(e.podUid)) {
+        const deferred = this.#deferredEvents.get(e.podUid);
+        if (deferred === undefined) this.#deferredEvents.set(e.podUid, [e]);
+        else deferred.push(e);
+      } else this.trigger(e.podUid);
+    }
     let pods = 0;
     let containers = 0;
     for (const m of snapshot.sandboxes.values()) for (const s of m.values()) if (s === 'ready') pods++;
@@ -209,16 +230,26 @@ export class PodWorkers {
   }
 
   /**
-   * A container seen running, or a sandbox seen ready, by the pod's last sync (typically what it
-   * made itself). Exits, removals and anything else always sync: a container may die between the
-   * sync's last look and the relist, and nothing else would notice before the resync.
+   * The pod's last sync saw this container or sandbox in the event's state or a later one (states
+   * only move forward: created, running, exited; ready, notready): typically what the sync made
+   * itself. A state the sync did not see yet (a container that died after the sync's last look),
+   * a removal and an unknown state always sync: nothing else would notice before the resync.
    */
   #alreadySeen(e: PlegEvent): boolean {
-    if (e.state !== 'running' && e.state !== 'ready') return false;
+    if (e.state === undefined || e.state === 'unknown') return false;
     const seen = this.#states.get(e.podUid)?.seen;
     if (seen === undefined) return false;
     const known = e.type === 'SandboxChanged' ? seen.sandboxes.find((s) => s.id === e.id)?.state : seen.containers.find((c) => c.id === e.id)?.state;
-    return known === e.state;
+    if (known === undefined || known === 'unknown') return false;
+    return STATE_ORDER[known] >= STATE_ORDER[e.state];
+  }
+
+  /** After a sync: the events that came in during it and its result did not already show sync the pod again. */
+  #recheckDeferred(uid: string): void {
+    const deferred = this.#deferredEvents.get(uid);
+    if (deferred === undefined) return;
+    this.#deferredEvents.delete(uid);
+    if (deferred.some((e) => !this.#alreadySeen(e))) this.trigger(uid);
   }
 
   /** The pods with their status, admitted ones first, then rejected ones. */

@@ -17,10 +17,24 @@ import { makePod } from '../../../fixtures/agent/pods.ts';
 
 const IMAGE = 'reg.example/app:1.0';
 
-async function setup(t: Test, opts: { maxPods?: number } = {}) {
+async function setup(t: Test, opts: { maxPods?: number; slowStartsMs?: number } = {}) {
   const dir = await mkdtemp(`${tmpdir()}/moor-workers-`);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const cri = createFakeCri({ images: [IMAGE] });
+  const fake = createFakeCri({ images: [IMAGE] });
+  // Sandboxes and containers that take a while to start, as containerd's do: relists come mid-sync.
+  const delay = opts.slowStartsMs;
+  const cri: typeof fake = delay === undefined ? fake : Object.assign(Object.create(fake) as typeof fake, {
+    runPodSandbox: async (...a: Parameters<typeof fake.runPodSandbox>) => {
+      const id = await fake.runPodSandbox(...a);
+      await new Promise((r) => setTimeout(r, delay));
+      return id;
+    },
+    startContainer: async (id: string) => {
+      await new Promise((r) => setTimeout(r, delay));
+      await fake.startContainer(id);
+      await new Promise((r) => setTimeout(r, delay));
+    },
+  });
   const metrics = createAgentMetrics();
   const workers = new PodWorkers({
     sync: {
@@ -136,4 +150,22 @@ t.test('a sandbox that fails to come up is tried again after a short backoff, no
   await waitFor(() => workers.listPods()[0]?.status?.phase === 'Running', { timeoutMs: 5000, what: 'running after the retry' });
   t.ok(Date.now() - started >= 900, 'the retry waited for the backoff');
   t.equal(cri.calls.filter((c) => c.method === 'runPodSandbox').length, 2, 'one failed attempt, one that worked');
+});
+
+t.test('relists during a start that show what the start is making cause no second sync', async (t) => {
+  const { cri, workers } = await setup(t, { slowStartsMs: 60 }); // relists every 20 ms
+  workers.setPods([makePod({ containers: [{ name: 'app', image: IMAGE }] })]);
+  workers.markSourcesReady();
+  await waitFor(() => workers.listPods()[0]?.status?.phase === 'Running', { timeoutMs: 5000, what: 'running' });
+  await new Promise((r) => setTimeout(r, 150));
+  const relists = cri.calls.filter((c) => c.method === 'listPodSandboxStates').length;
+  t.ok(relists >= 5, `relists came during the start (${relists})`);
+  // A second sync would inspect the pod: list its sandboxes by label.
+  t.equal(cri.calls.filter((c) => c.method === 'listPodSandbox').length, 0, 'no sync after the start looked again');
+  t.equal(cri.calls.filter((c) => c.method === 'podSandboxStatus').length, 1, 'the new sandbox was read once');
+
+  // A container dying while nothing syncs is still acted on.
+  const first = (await cri.listContainers())[0];
+  cri.exitContainer(first.id, { exitCode: 1 });
+  await waitFor(() => workers.listPods()[0]?.status?.containerStatuses[0].restartCount === 1, { timeoutMs: 5000, what: 'restarted after the exit' });
 });
