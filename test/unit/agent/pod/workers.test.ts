@@ -154,6 +154,8 @@ t.test('a sandbox that fails to come up is tried again after a short backoff, no
 
 t.test('relists during a start that show what the start is making cause no second sync', async (t) => {
   const { cri, workers } = await setup(t, { slowStartsMs: 60 }); // relists every 20 ms
+  // As in the agent, the first relist comes before the first pod (a pod it did not list is not inspected).
+  await waitFor(() => cri.calls.some((c) => c.method === 'listContainerStates'), { timeoutMs: 5000, what: 'first relist' });
   workers.setPods([makePod({ containers: [{ name: 'app', image: IMAGE }] })]);
   workers.markSourcesReady();
   await waitFor(() => workers.listPods()[0]?.status?.phase === 'Running', { timeoutMs: 5000, what: 'running' });
