@@ -102,7 +102,7 @@ export class FileSource implements PodSource {
         if (filename === self && this.#watcher === watcher) {
           watcher.close();
           this.#watcher = undefined;
-        }
+        } else if (!this.#concerns(filename)) return;
         this.#changed();
       });
       this.#watcher = watcher;
@@ -115,6 +115,18 @@ export class FileSource implements PodSource {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#o.log.warn({ path: this.#o.path, err: errorMessage(err) }, 'watch manifest path failed; relying on rescans');
     }
+  }
+
+  /**
+   * Whether a change to `filename` (in the watched directory) can change the pods: not for files
+   * the scan ignores (dotfiles, such as the temporary file of an atomic write) or, watching a single
+   * manifest's directory, for its other files. A scan started for those would only delay the one
+   * for the file that matters.
+   */
+  #concerns(filename: string | null): boolean {
+    if (filename === null) return true;
+    if (this.#isFileMode()) return filename === basename(this.#o.path);
+    return !filename.startsWith('.');
   }
 
   #isFileMode(): boolean {
