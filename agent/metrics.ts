@@ -1,7 +1,8 @@
 // The agent's Prometheus metrics (prom-client), on a registry of its own so that several agents can
 // live in one process (tests). Names follow the kubelet's where one exists, under moor_agent_.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../common/process-metrics.ts';
 
 const SYNC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -25,7 +26,7 @@ export interface AgentMetrics {
 
 export function createAgentMetrics(opts: { processMetrics?: boolean } = {}): AgentMetrics {
   const registry = new Registry();
-  if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'moor_agent_' });
+  if (opts.processMetrics) collectProcessMetrics(registry, 'moor_agent_');
   return {
     registry,
     podSyncDuration: new Histogram({ name: 'moor_agent_pod_worker_duration_seconds', help: 'Duration of one pod sync in seconds.', labelNames: ['operation'], buckets: SYNC_BUCKETS, registers: [registry] }),

@@ -2,7 +2,8 @@
 // plus the process metrics. The only importer of prom-client in the control plane; one registry per
 // server so tests can run several in one process.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../common/process-metrics.ts';
 
 export class ApiMetrics {
   readonly registry = new Registry();
@@ -17,7 +18,7 @@ export class ApiMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
     });
     this.#watches = new Gauge({ name: 'moor_apiserver_watches', help: 'Open watch streams.', registers: [this.registry] });
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'moor_apiserver_' });
+    if (opts.processMetrics !== false) collectProcessMetrics(this.registry, 'moor_apiserver_');
   }
 
   observe(verb: string, resource: string, code: number, seconds: number): void {
