@@ -14,7 +14,7 @@ import type { CriClient } from './cri/types.ts';
 import { detectNodeIp, nodeCpuMilli, nodeMemoryBytes, readResolvConf } from './host/node.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
 import { PodInspector } from './pod/inspect.ts';
-import type { SyncContext } from './pod/sync.ts';
+import { newImageCalls, type SyncContext } from './pod/sync.ts';
 import type { Pod } from './pod/types.ts';
 import { PodWorkers } from './pod/workers.ts';
 import { Pleg } from './pleg.ts';
@@ -133,6 +133,7 @@ export class Agent {
       cgroupRoot: cfg.cgroupRoot,
       crashBackoff: new KeyedBackoff({ ...cfg.crashLoopBackOff, resetAfterMs: Math.max(2 * cfg.crashLoopBackOff.maxMs, 600_000) }),
       imageBackoff: new KeyedBackoff({ ...cfg.imagePullBackOff }),
+      images: newImageCalls(),
       now: Date.now,
       onContainerStarted: (e) => {
         if (e.restartCount > 0) this.metrics.containerRestarts.inc();

@@ -8,7 +8,8 @@ import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { KeyedBackoff } from '../backoff.ts';
 import { isNameReserved, isNotFound } from '../cri/errors.ts';
-import type { CriClient, Mount, PodSandboxConfig, PodSandboxStatus } from '../cri/types.ts';
+import type { CriClient, Image, Mount, PodSandboxConfig, PodSandboxStatus } from '../cri/types.ts';
+import { SingleFlight } from '../../common/single-flight.ts';
 import { removePodCgroup } from '../host/cgroups.ts';
 import { runHandler } from '../probe/runners.ts';
 import type { VolumeManager } from '../volumes.ts';
@@ -23,6 +24,16 @@ import { computeQosClass, podCgroupParent } from './resources.ts';
 import { crashLoopKey, imagePullKey } from './restart.ts';
 import { REASON, type WaitingReason } from './status.ts';
 import type { Container, Pod } from './types.ts';
+
+/** Image lookups and pulls in flight, by image reference. */
+export interface ImageCalls {
+  readonly status: SingleFlight<string, Image | undefined>;
+  readonly pull: SingleFlight<string, string>;
+}
+
+export function newImageCalls(): ImageCalls {
+  return { status: new SingleFlight(), pull: new SingleFlight() };
+}
 
 /** kubelet: containers always get at least this long between SIGTERM and SIGKILL. */
 export const MIN_GRACE_PERIOD_SECONDS = 2;
@@ -69,6 +80,8 @@ export interface SyncContext {
   readonly cgroupRoot: string;
   readonly crashBackoff: KeyedBackoff;
   readonly imageBackoff: KeyedBackoff;
+  /** Shares concurrent image lookups and pulls of one image between pods (none shared when absent). */
+  readonly images?: ImageCalls;
   readonly now: () => number;
   /** Minimum SIGTERM-to-SIGKILL time; the kubelet's 2 s unless configured. */
   readonly minGracePeriodSeconds?: number;
@@ -274,7 +287,8 @@ async function ensureImage(ctx: SyncContext, pod: Pod, c: Container, reasons: Ma
   if (c.imagePullPolicy !== 'Always') {
     let present = false;
     try {
-      present = (await ctx.cri.imageStatus(c.image)) !== undefined;
+      const lookup = (): Promise<Image | undefined> => ctx.cri.imageStatus(c.image);
+      present = (await (ctx.images ? ctx.images.status.run(c.image, lookup) : lookup())) !== undefined;
     } catch (err) {
       steps.push(step('pull-image', c.image, { error: err }));
       reasons.set(c.name, { reason: REASON.errImagePull, message: errorMessage(err) });
@@ -297,7 +311,8 @@ async function ensureImage(ctx: SyncContext, pod: Pod, c: Container, reasons: Ma
   }
   try {
     const started = ctx.now();
-    await ctx.cri.pullImage(c.image);
+    const pull = (): Promise<string> => ctx.cri.pullImage(c.image);
+    await (ctx.images ? ctx.images.pull.run(c.image, pull) : pull());
     steps.push(step('pull-image', c.image, { message: `pulled in ${ctx.now() - started} ms` }));
     return true;
   } catch (err) {
