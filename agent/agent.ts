@@ -7,7 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { NodeError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
-import { KeyedBackoff } from './backoff.ts';
+import { KeyedBackoff } from '../common/backoff.ts';
 import type { AgentConfig } from './config.ts';
 import { createCriClient } from './cri/client.ts';
 import type { CriClient } from './cri/types.ts';

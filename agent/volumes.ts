@@ -7,7 +7,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { Logger } from '../common/log.ts';
 import { NodeError } from '../common/errors.ts';
 import { ensureTmpfs, listMountPoints, removeMountsUnder } from './host/mount.ts';
-import { bytes } from './pod/quantity.ts';
+import { bytes } from '../common/quantity.ts';
 import type { HostPathType, Pod, Volume } from './pod/types.ts';
 
 export class VolumeError extends NodeError {}

@@ -4,7 +4,7 @@
 // kubectl does without --validate=strict. Features the agent cannot honour without a control plane
 // (configMap/secret references, other volume types) are errors, not silently dropped.
 
-import { isQuantity, parseQuantity } from '../pod/quantity.ts';
+import { isQuantity, parseQuantity } from '../../common/quantity.ts';
 import type {
   Container, ContainerPort, EnvVar, HostPathType, HttpGetAction, Lifecycle, LifecycleHandler, ObjectMeta, Pod, PodDnsConfig,
   PodSecurityContext, PodSpec, Probe, ResourceRequirements, SecurityContext, Volume, VolumeMount,

@@ -4,7 +4,7 @@
 // and the same expansion applied to command and args. Pure.
 
 import type { KeyValue } from '../cri/types.ts';
-import { parseQuantity } from './quantity.ts';
+import { parseQuantity } from '../../common/quantity.ts';
 import { containerLimits, containerRequests } from './resources.ts';
 import type { Container, EnvVar, Pod } from './types.ts';
 

@@ -4,7 +4,7 @@
 // Pure; only cpu and memory are considered, like the kubelet's QoS rules.
 
 import type { LinuxContainerResources } from '../cri/types.ts';
-import { bytes, milliCpu } from './quantity.ts';
+import { bytes, milliCpu } from '../../common/quantity.ts';
 import type { Container, PodSpec, QosClass } from './types.ts';
 
 export const MIN_CPU_SHARES = 2;

@@ -6,7 +6,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import type { KeyedBackoff } from '../backoff.ts';
+import type { KeyedBackoff } from '../../common/backoff.ts';
 import { isNameReserved, isNotFound } from '../cri/errors.ts';
 import type { CriClient, Image, Mount, PodSandboxConfig, PodSandboxStatus } from '../cri/types.ts';
 import { SingleFlight } from '../../common/single-flight.ts';

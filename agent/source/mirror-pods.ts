@@ -12,7 +12,7 @@ import type { ApiClient } from '../../controlplane/client/client.ts';
 import { isAlreadyExists, isConflict, isForbidden, isInvalid, isNotFound } from '../../controlplane/client/errors.ts';
 import { NODES, PODS } from '../../controlplane/client/resources.ts';
 import type { Pod as ApiPod } from '../../controlplane/client/types.ts';
-import { KeyedRunner } from '../keyed-runner.ts';
+import { KeyedRunner } from '../../common/keyed-runner.ts';
 import { ANNOTATION_CONFIG_HASH, ANNOTATION_CONFIG_SOURCE } from '../manifest/parse.ts';
 import type { Pod, PodStatus } from '../pod/types.ts';
 import { ANNOTATION_MIRROR } from './api-source.ts';

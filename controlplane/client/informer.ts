@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../common/log.ts';
-import { KeyedBackoff } from '../../agent/backoff.ts';
+import { KeyedBackoff } from '../../common/backoff.ts';
 import type { ApiClient, WatchStream } from './client.ts';
 import { isExpired } from './errors.ts';
 import { objectKey, type Resource } from './resources.ts';

@@ -4,8 +4,8 @@
 // run again after a delay. Keys carry no payload: reconcile(key) reads current state from a cache.
 
 import type { Logger } from 'pino';
-import { KeyedRunner } from '../../agent/keyed-runner.ts';
-import { KeyedBackoff } from '../../agent/backoff.ts';
+import { KeyedRunner } from '../../common/keyed-runner.ts';
+import { KeyedBackoff } from '../../common/backoff.ts';
 import { silentLogger } from '../../common/log.ts';
 import { ApiClientError } from './errors.ts';
 

@@ -3,7 +3,7 @@
 // CPU and 200Mi memory for containers that ask for nothing, as kube-scheduler), and a node's
 // allocatable amounts. Malformed quantities count as zero (the API server validates them).
 
-import { bytes, milliCpu } from '../../agent/pod/quantity.ts';
+import { bytes, milliCpu } from '../../common/quantity.ts';
 import type { Container, Node, Pod, ResourceList } from '../client/types.ts';
 
 export interface Resources {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { KeyedBackoff } from '../../../../agent/backoff.ts';
+import { KeyedBackoff } from '../../../../common/backoff.ts';
 import { computeBackoffView, crashLoopKey, findNextInit, nextRestartCount, shouldRestartContainer } from '../../../../agent/pod/restart.ts';
 import type { ContainerState } from '../../../../agent/cri/types.ts';
 import { container, exited, makePod, observed, sandbox, UID } from '../../../fixtures/agent/pods.ts';

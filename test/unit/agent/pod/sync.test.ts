@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { KeyedBackoff } from '../../../../agent/backoff.ts';
+import { KeyedBackoff } from '../../../../common/backoff.ts';
 import { createFakeCri, type FakeCri } from '../../../../agent/cri/fake.ts';
 import { GrpcCode } from '../../../../agent/cri/errors.ts';
 import { PodInspector } from '../../../../agent/pod/inspect.ts';

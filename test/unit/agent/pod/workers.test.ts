@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { KeyedBackoff } from '../../../../agent/backoff.ts';
+import { KeyedBackoff } from '../../../../common/backoff.ts';
 import { createFakeCri } from '../../../../agent/cri/fake.ts';
 import { createAgentMetrics } from '../../../../agent/metrics.ts';
 import { PodInspector } from '../../../../agent/pod/inspect.ts';

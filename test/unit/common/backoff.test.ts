@@ -1,5 +1,5 @@
 import t from 'tap';
-import { KeyedBackoff } from '../../../agent/backoff.ts';
+import { KeyedBackoff } from '../../../common/backoff.ts';
 
 t.test('delays double from the initial value up to the cap', async (t) => {
   let now = 0;

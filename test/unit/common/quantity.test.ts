@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bytes, milliCpu, parseQuantity } from '../../../../agent/pod/quantity.ts';
+import { bytes, milliCpu, parseQuantity } from '../../../common/quantity.ts';
 
 t.test('parseQuantity', async (t) => {
   const cases: [string | number, number | undefined][] = [

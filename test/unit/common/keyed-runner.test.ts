@@ -1,5 +1,5 @@
 import t from 'tap';
-import { KeyedRunner } from '../../../agent/keyed-runner.ts';
+import { KeyedRunner } from '../../../common/keyed-runner.ts';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
