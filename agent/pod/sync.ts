@@ -241,17 +241,18 @@ interface SandboxReady {
 async function createSandbox(ctx: SyncContext, pod: Pod, attempt: number, steps: StepResult[]): Promise<SandboxReady | undefined> {
   const uid = pod.metadata.uid;
   const config = sandboxConfigFor(ctx, pod, attempt);
-  try {
-    await Promise.all([ctx.volumes.ensurePodVolumes(pod), mkdir(config.logDirectory!, { recursive: true, mode: 0o755 })]);
-    steps.push(step('prepare-volumes', uid));
-  } catch (err) {
-    steps.push(step('prepare-volumes', uid, { error: err }));
-    return undefined;
-  }
+  // Volumes and the log directory are first needed by CreateContainer: they are made while the
+  // runtime sets up the sandbox (a few ms off every start), and waited for before the sandbox counts.
+  const prepared = Promise.all([ctx.volumes.ensurePodVolumes(pod), mkdir(config.logDirectory!, { recursive: true, mode: 0o755 })]).then(
+    () => undefined,
+    (err: unknown) => err ?? new Error('prepare volumes failed'),
+  );
   let sandboxId: string;
   try {
     sandboxId = await ctx.cri.runPodSandbox(config);
   } catch (err) {
+    const prepareError = await prepared;
+    steps.push(prepareError === undefined ? step('prepare-volumes', uid) : step('prepare-volumes', uid, { error: prepareError }));
     steps.push(step('create-sandbox', `attempt ${attempt}`, { error: err }));
     try {
       const left = await ctx.cri.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: uid } });
@@ -264,6 +265,13 @@ async function createSandbox(ctx: SyncContext, pod: Pod, attempt: number, steps:
     }
     return undefined;
   }
+  const prepareError = await prepared;
+  if (prepareError !== undefined) {
+    // The sandbox stays: the next sync finds it ready without containers and prepares again.
+    steps.push(step('prepare-volumes', uid, { error: prepareError }));
+    return undefined;
+  }
+  steps.push(step('prepare-volumes', uid));
   let podIp = '';
   let status: PodSandboxStatus | undefined;
   if (pod.spec.hostNetwork) podIp = ctx.node.ip;

@@ -196,6 +196,27 @@ t.test('a failed RunPodSandbox is reported and its leftover removed; no containe
   t.same(actionsOf(ok), ['prepare-volumes', 'create-sandbox', 'create-container', 'start-container'], 'the next sync tries again');
 });
 
+t.test('volumes that cannot be prepared: no container is created; the next sync, once they can be, starts it in the same sandbox', async (t) => {
+  const s = await setup(t);
+  const hostDir = `${s.dir}/host-data`;
+  const pod = makePod({
+    containers: [{ name: 'app', image: IMAGE, volumeMounts: [{ name: 'host', mountPath: '/data' }] }],
+    volumes: [{ name: 'host', hostPath: { path: hostDir, type: 'Directory' } }],
+  });
+  const steps = await s.syncOnce(pod);
+  t.same(actionsOf(steps), ['prepare-volumes!'], 'made while the sandbox came up; reported');
+  t.match(steps[0].error, new RegExp(hostDir));
+  t.equal(s.cri.calls.filter((c) => c.method === 'createContainer').length, 0, 'no container');
+  const [sandbox] = await s.cri.listPodSandbox();
+  t.equal(sandbox?.state, 'ready', 'the sandbox stays for the next sync');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(hostDir);
+  const again = await s.syncOnce(pod);
+  t.same(actionsOf(again), ['create-container', 'start-container']);
+  t.same((await s.cri.listPodSandbox()).map((x) => x.id), [sandbox!.id], 'same sandbox');
+  t.ok((await readFile(s.ctx.volumes.hostsFilePath(pod.metadata.uid), 'utf8')).includes(pod.metadata.name), 'hosts file written by the second sync');
+});
+
 t.test('init containers run one at a time, in order', async (t) => {
   const s = await setup(t);
   const pod = makePod({ initContainers: [{ name: 'i1', image: IMAGE }, { name: 'i2', image: IMAGE }], containers: [{ name: 'app', image: IMAGE }] });
