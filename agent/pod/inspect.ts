@@ -1,11 +1,12 @@
 // Reads what the runtime holds for one pod (sandboxes and containers labelled with its UID) into
-// an ObservedPod. The status of an exited container never changes, so it is cached by id and
-// read once; running ones are read on every inspection. A container or sandbox removed between
-// the list and the status call is simply left out.
+// an ObservedPod. The status of an exited container never changes, so it is cached by id and read
+// once, with its termination message; running ones are read on every inspection. A container or
+// sandbox removed between the list and the status call is simply left out.
 
 import { isNotFound } from '../cri/errors.ts';
 import type { ContainerStatus, CriRuntime, PodSandboxStatus } from '../cri/types.ts';
 import { LABEL_POD_UID } from './labels.ts';
+import { terminationMessage } from './termination-message.ts';
 import { buildObservedContainer, buildObservedPod, buildObservedSandbox, type ObservedContainer, type ObservedPod, type ObservedSandbox } from './observed.ts';
 
 /**
@@ -48,12 +49,11 @@ export class PodInspector {
         let status = this.#exited.get(c.id);
         if (status === undefined) {
           try {
-            status = await this.#cri.containerStatus(c.id);
+            status = await this.#containerStatus(c.id);
           } catch (err) {
             if (isNotFound(err)) return;
             throw err;
           }
-          if (status.state === 'exited') this.#exited.set(c.id, status);
         }
         observedContainers.push(buildObservedContainer(c.podSandboxId, status));
       }),
@@ -70,11 +70,18 @@ export class PodInspector {
       const st = status ?? (await this.#cri.podSandboxStatus(id));
       return buildObservedSandbox(st, st);
     })), Promise.all(created.containers.map(async (c) => {
-      const st = await this.#cri.containerStatus(c.id);
-      if (st.state === 'exited') this.#exited.set(c.id, st);
-      return buildObservedContainer(c.sandboxId, st);
+      return buildObservedContainer(c.sandboxId, await this.#containerStatus(c.id));
     }))]);
     return buildObservedPod(seen.uid, [...seen.sandboxes, ...newSandboxes], [...seen.containers, ...newContainers]);
+  }
+
+  /** A container's status; an exited one with its termination message, and kept (it never changes). */
+  async #containerStatus(id: string): Promise<ContainerStatus> {
+    const status = await this.#cri.containerStatus(id);
+    if (status.state !== 'exited') return status;
+    const withMessage = { ...status, message: await terminationMessage(status) };
+    this.#exited.set(id, withMessage);
+    return withMessage;
   }
 
   /** Drop cached statuses of containers that are gone. */

@@ -15,6 +15,7 @@ export const LABEL_CONTAINER_NAME = 'io.kubernetes.container.name';
 export const ANNOTATION_CONTAINER_HASH = 'io.kubernetes.container.hash';
 export const ANNOTATION_RESTART_COUNT = 'io.kubernetes.container.restartCount';
 export const ANNOTATION_TERMINATION_MESSAGE_PATH = 'io.kubernetes.container.terminationMessagePath';
+export const ANNOTATION_TERMINATION_MESSAGE_POLICY = 'io.kubernetes.container.terminationMessagePolicy';
 export const ANNOTATION_PRE_STOP = 'io.kubernetes.container.preStopHandler';
 export const ANNOTATION_GRACE_PERIOD = 'io.kubernetes.pod.terminationGracePeriod';
 export const ANNOTATION_CONTAINER_PORTS = 'io.kubernetes.container.ports';
@@ -74,6 +75,7 @@ export function buildContainerAnnotations(pod: Pod, c: Container, restartCount: 
     [ANNOTATION_CONTAINER_HASH]: computeContainerHash(c),
     [ANNOTATION_RESTART_COUNT]: String(restartCount),
     [ANNOTATION_TERMINATION_MESSAGE_PATH]: c.terminationMessagePath,
+    [ANNOTATION_TERMINATION_MESSAGE_POLICY]: c.terminationMessagePolicy,
     [ANNOTATION_GRACE_PERIOD]: String(pod.spec.terminationGracePeriodSeconds),
   };
   if (c.lifecycle?.preStop !== undefined) out[ANNOTATION_PRE_STOP] = JSON.stringify(c.lifecycle.preStop);

@@ -3,7 +3,7 @@
 // annotations. Built (purely) from CRI list and status answers by buildObservedPod.
 
 import type { ContainerState, ContainerStatus, PodSandbox, PodSandboxState, PodSandboxStatus } from '../cri/types.ts';
-import { ANNOTATION_SANDBOX_HASH, LABEL_CONTAINER_KIND, LABEL_CONTAINER_NAME, readContainerBookkeeping } from './labels.ts';
+import { ANNOTATION_SANDBOX_HASH, ANNOTATION_TERMINATION_MESSAGE_PATH, LABEL_CONTAINER_KIND, LABEL_CONTAINER_NAME, readContainerBookkeeping } from './labels.ts';
 import type { LifecycleHandler } from './types.ts';
 
 export interface ObservedSandbox {
@@ -37,6 +37,8 @@ export interface ObservedContainer {
   readonly image: string;
   readonly imageRef: string;
   readonly logPath: string;
+  /** The host file mounted at its terminationMessagePath, when it has one. */
+  readonly terminationMessageFile?: string;
   readonly hash: string;
   readonly restartCount: number;
   readonly gracePeriodSeconds?: number;
@@ -69,8 +71,16 @@ export function buildObservedSandbox(s: PodSandbox, status?: PodSandboxStatus): 
   };
 }
 
+/** The host file behind the container's terminationMessagePath, from its CRI status. */
+export function terminationMessageFile(status: Pick<ContainerStatus, 'annotations' | 'mounts'>): string | undefined {
+  const path = status.annotations[ANNOTATION_TERMINATION_MESSAGE_PATH];
+  if (path === undefined || path === '') return undefined;
+  return status.mounts.find((m) => m.containerPath === path)?.hostPath;
+}
+
 export function buildObservedContainer(podSandboxId: string, s: ContainerStatus): ObservedContainer {
   const book = readContainerBookkeeping(s.annotations);
+  const messageFile = terminationMessageFile(s);
   return {
     id: s.id,
     name: s.labels[LABEL_CONTAINER_NAME] ?? s.metadata.name,
@@ -87,6 +97,7 @@ export function buildObservedContainer(podSandboxId: string, s: ContainerStatus)
     image: s.image,
     imageRef: s.imageRef,
     logPath: s.logPath,
+    ...(messageFile !== undefined ? { terminationMessageFile: messageFile } : {}),
     hash: book.hash,
     restartCount: book.restartCount,
     ...(book.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: book.gracePeriodSeconds } : {}),

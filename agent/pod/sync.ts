@@ -22,6 +22,7 @@ import { latestContainer } from './observed.ts';
 import type { KillReason, PodActions } from './plan.ts';
 import { computeQosClass, podCgroupParent } from './resources.ts';
 import { crashLoopKey, imagePullKey } from './restart.ts';
+import { prepareTerminationMessageMount, removeTerminationMessageFile } from './termination-message.ts';
 import { REASON, type WaitingReason } from './status.ts';
 import type { Container, Pod } from './types.ts';
 
@@ -202,6 +203,7 @@ async function removeContainers(ctx: SyncContext, seen: ObservedPod, ids: readon
       await ctx.cri.removeContainer(id);
       // containerd leaves the log file; removing it is the agent's job, like the kubelet's.
       if (c?.logPath) await rm(c.logPath, { force: true });
+      await removeTerminationMessageFile(c?.terminationMessageFile);
       steps.push(step('remove-container', c ? `${c.name} ${id.slice(0, 12)}` : id));
     } catch (err) {
       steps.push(isNotFound(err) ? step('remove-container', id, { message: 'already gone' }) : step('remove-container', id, { error: err }));
@@ -369,6 +371,8 @@ async function startContainer(ctx: SyncContext, input: ApplyInput, c: Container,
     env = buildContainerEnv(c, { pod, nodeName: ctx.node.name, hostIp: ctx.node.ip, podIp: t.podIp, nodeCpuMilli: ctx.node.cpuMilli, nodeMemoryBytes: ctx.node.memoryBytes });
     mounts = buildVolumeMounts(c, t.volumePaths);
     if (t.hostsFile !== undefined && !mounts.some((m) => m.containerPath === '/etc/hosts')) mounts.push({ containerPath: '/etc/hosts', hostPath: t.hostsFile, readonly: false });
+    const messageMount = await prepareTerminationMessageMount(ctx.volumes.podDir(pod.metadata.uid), c, mounts);
+    if (messageMount !== undefined) mounts.push(messageMount);
   } catch (err) {
     reasons.set(c.name, { reason: REASON.createContainerConfigError, message: errorMessage(err) });
     steps.push(step('create-container', c.name, { error: err }));

@@ -71,6 +71,15 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
       podManifest('onfailure-ok', { restartPolicy: 'OnFailure', containers: [{ name: 'main', image: BB, command: ['sh', '-c', 'sleep 1; exit 0'] }] }),
       podManifest('onfailure-fail', { restartPolicy: 'OnFailure', containers: [{ name: 'main', image: BB, command: ['sh', '-c', 'exit 2'] }] }),
       podManifest('never-fail', { restartPolicy: 'Never', containers: [{ name: 'main', image: BB, command: ['sh', '-c', 'exit 1'] }] }),
+      podManifest('term-message', {
+        restartPolicy: 'Never',
+        containers: [
+          // As a non-root user: the message file must be writable for any user.
+          { name: 'file', image: BB, command: ['sh', '-c', 'echo -n "config missing" > /dev/termination-log; exit 3'], securityContext: { runAsUser: 1000 } },
+          { name: 'custom', image: BB, terminationMessagePath: '/tmp/why', command: ['sh', '-c', 'echo -n done > /tmp/why'] },
+          { name: 'fallback', image: BB, terminationMessagePolicy: 'FallbackToLogsOnError', command: ['sh', '-c', 'echo booting; echo "panic: no db" >&2; exit 2'] },
+        ],
+      }),
     ]),
     writeManifest(a.dirs, 'shared.yaml', podManifest('shared', {
       volumes: [{ name: 'data', emptyDir: {} }, { name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }],
@@ -202,6 +211,11 @@ t.test('pods from manifests on a real containerd', { skip, timeout: 280_000 }, a
     t.equal(cs(ok, 'main').restartCount, 0);
     const of = await waitPod(a, 'onfailure-fail', (p) => cs(p, 'main').restartCount >= 1, 'restarted');
     t.equal(of.status?.phase, 'Running');
+    const term = await waitPod(a, 'term-message', (p) => p.status?.phase === 'Failed', 'Failed');
+    t.equal(cs(term, 'file').state.terminated?.exitCode, 3);
+    t.equal(cs(term, 'file').state.terminated?.message, 'config missing', 'termination message from /dev/termination-log (written as uid 1000)');
+    t.equal(cs(term, 'custom').state.terminated?.message, 'done', 'from a custom terminationMessagePath, on success too');
+    t.equal(cs(term, 'fallback').state.terminated?.message, 'booting\npanic: no db\n', 'FallbackToLogsOnError: the log tail');
     const never = await waitPod(a, 'never-fail', (p) => p.status?.phase === 'Failed', 'Failed');
     t.equal(cs(never, 'main').state.terminated?.exitCode, 1);
     t.equal(cs(never, 'main').state.terminated?.reason, 'Error');
