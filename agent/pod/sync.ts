@@ -81,8 +81,8 @@ export interface SyncContext {
   readonly cgroupRoot: string;
   readonly crashBackoff: KeyedBackoff;
   readonly imageBackoff: KeyedBackoff;
-  /** Shares concurrent image lookups and pulls of one image between pods (none shared when absent). */
-  readonly images?: ImageCalls;
+  /** Shares concurrent image lookups and pulls of one image between pods. */
+  readonly images: ImageCalls;
   readonly now: () => number;
   /** Minimum SIGTERM-to-SIGKILL time; the kubelet's 2 s unless configured. */
   readonly minGracePeriodSeconds?: number;
@@ -246,15 +246,14 @@ async function createSandbox(ctx: SyncContext, pod: Pod, attempt: number, steps:
   // Volumes and the log directory are first needed by CreateContainer: they are made while the
   // runtime sets up the sandbox (a few ms off every start), and waited for before the sandbox counts.
   const prepared = Promise.all([ctx.volumes.ensurePodVolumes(pod), mkdir(config.logDirectory!, { recursive: true, mode: 0o755 })]).then(
-    () => undefined,
-    (err: unknown) => err ?? new Error('prepare volumes failed'),
+    () => step('prepare-volumes', uid),
+    (err: unknown) => step('prepare-volumes', uid, { error: err }),
   );
   let sandboxId: string;
   try {
     sandboxId = await ctx.cri.runPodSandbox(config);
   } catch (err) {
-    const prepareError = await prepared;
-    steps.push(prepareError === undefined ? step('prepare-volumes', uid) : step('prepare-volumes', uid, { error: prepareError }));
+    steps.push(await prepared);
     steps.push(step('create-sandbox', `attempt ${attempt}`, { error: err }));
     try {
       const left = await ctx.cri.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: uid } });
@@ -267,13 +266,10 @@ async function createSandbox(ctx: SyncContext, pod: Pod, attempt: number, steps:
     }
     return undefined;
   }
-  const prepareError = await prepared;
-  if (prepareError !== undefined) {
-    // The sandbox stays: the next sync finds it ready without containers and prepares again.
-    steps.push(step('prepare-volumes', uid, { error: prepareError }));
-    return undefined;
-  }
-  steps.push(step('prepare-volumes', uid));
+  const prepareStep = await prepared;
+  steps.push(prepareStep);
+  // On failure the sandbox stays: the next sync finds it ready without containers and prepares again.
+  if (prepareStep.error !== undefined) return undefined;
   let podIp = '';
   let status: PodSandboxStatus | undefined;
   if (pod.spec.hostNetwork) podIp = ctx.node.ip;
@@ -297,8 +293,7 @@ async function ensureImage(ctx: SyncContext, pod: Pod, c: Container, reasons: Ma
   if (c.imagePullPolicy !== 'Always') {
     let present = false;
     try {
-      const lookup = (): Promise<Image | undefined> => ctx.cri.imageStatus(c.image);
-      present = (await (ctx.images ? ctx.images.status.run(c.image, lookup) : lookup())) !== undefined;
+      present = (await ctx.images.status.run(c.image, () => ctx.cri.imageStatus(c.image))) !== undefined;
     } catch (err) {
       steps.push(step('pull-image', c.image, { error: err }));
       reasons.set(c.name, { reason: REASON.errImagePull, message: errorMessage(err) });
@@ -321,8 +316,7 @@ async function ensureImage(ctx: SyncContext, pod: Pod, c: Container, reasons: Ma
   }
   try {
     const started = ctx.now();
-    const pull = (): Promise<string> => ctx.cri.pullImage(c.image);
-    await (ctx.images ? ctx.images.pull.run(c.image, pull) : pull());
+    await ctx.images.pull.run(c.image, () => ctx.cri.pullImage(c.image));
     steps.push(step('pull-image', c.image, { message: `pulled in ${ctx.now() - started} ms` }));
     return true;
   } catch (err) {

@@ -13,7 +13,7 @@ import { NO_PROBES, planPodSync } from '../../../../agent/pod/plan.ts';
 import { computeQosClass } from '../../../../agent/pod/resources.ts';
 import { computeBackoffView } from '../../../../agent/pod/restart.ts';
 import type { WaitingReason } from '../../../../agent/pod/status.ts';
-import { applyPodActions, terminatePod, type StepResult, type SyncContext } from '../../../../agent/pod/sync.ts';
+import { applyPodActions, newImageCalls, terminatePod, type StepResult, type SyncContext } from '../../../../agent/pod/sync.ts';
 import type { Pod } from '../../../../agent/pod/types.ts';
 import { silentLogger } from '../../../../common/log.ts';
 import { VolumeManager } from '../../../../agent/volumes.ts';
@@ -35,6 +35,7 @@ async function setup(t: Test, opts: { registry?: string[]; images?: string[] } =
     cgroupRoot: '/moor-unit-test-never-created',
     crashBackoff: new KeyedBackoff({ initialMs: 10_000, maxMs: 300_000, now: () => now }),
     imageBackoff: new KeyedBackoff({ initialMs: 10_000, maxMs: 300_000, now: () => now }),
+    images: newImageCalls(),
     now: () => now,
   };
   const inspector = new PodInspector(cri);

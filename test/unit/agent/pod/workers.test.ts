@@ -8,6 +8,7 @@ import { KeyedBackoff } from '../../../../common/backoff.ts';
 import { createFakeCri } from '../../../../agent/cri/fake.ts';
 import { createAgentMetrics } from '../../../../agent/metrics.ts';
 import { PodInspector } from '../../../../agent/pod/inspect.ts';
+import { newImageCalls } from '../../../../agent/pod/sync.ts';
 import { PodWorkers } from '../../../../agent/pod/workers.ts';
 import { Pleg } from '../../../../agent/pleg.ts';
 import { VolumeManager } from '../../../../agent/volumes.ts';
@@ -43,6 +44,7 @@ async function setup(t: Test, opts: { maxPods?: number; slowStartsMs?: number } 
       podLogsDir: `${dir}/logs`, cgroupRoot: '/moor-unit-test-never-created',
       crashBackoff: new KeyedBackoff({ initialMs: 50, maxMs: 200 }),
       imageBackoff: new KeyedBackoff({ initialMs: 50, maxMs: 200 }),
+      images: newImageCalls(),
       now: Date.now,
     },
     inspector: new PodInspector(cri), metrics, log: silentLogger(), maxPods: opts.maxPods ?? 10, resyncPeriodMs: 60_000,
